@@ -1,0 +1,209 @@
+r"""Case files (JSON) and the enumerated cases.
+
+A case is a model, a parameter point and a target, each optional::
+
+    {"model": {"family": "rbm", "n": 3, "hidden": 2, "hidden_units": "spin"},
+     "params": {"a": [...], "b": [...], "w": [[...], ...]},
+     "target": {"probabilities": [...]}}
+
+Numbers may be JSON numbers or decimal strings; both are read as exact decimals (``0.1`` is
+:math:`1/10`) and rounded only when a number system converts them at its working precision.
+Target forms: ``probabilities``, ``couplings`` (+ ``gauge``), ``samples``, ``named`` (+ ``seed``,
+``scale``, ``max_order``); any of them may add ``pseudocount``. A target without a model gives
+its size as ``"n"``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from theory import targets as T
+from theory.arith import Arith
+from theory.conventions import check_n
+from theory.errors import SpecError
+from theory.models import Model, model_from_spec
+
+__all__ = ["Case", "load_case", "case_from_dict", "random_params", "enumerated_cases", "find_case"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case: ``model``, exact ``params`` and ``target`` (each may be ``None``) and a name."""
+
+    name: str
+    model: Model | None = None
+    params: tuple[Fraction, ...] | None = None
+    target: T.Target | None = None
+    meta: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def n(self) -> int:
+        return self.model.n if self.model is not None else self.target.n
+
+    def theta(self, arith: Arith) -> np.ndarray:
+        """The parameter point in ``arith``'s number type."""
+        if self.params is None:
+            raise SpecError(f"case {self.name!r} has no \"params\"; give a parameter point")
+        return arith.array(self.params)
+
+    def require(self, *parts: str) -> None:
+        """Refuse with one line when a needed part (``model``, ``params``, ``target``) is missing."""
+        missing = [p for p in parts if getattr(self, p) is None]
+        if missing:
+            raise SpecError(f"case {self.name!r} needs {', '.join(repr(p) for p in missing)} for this command")
+
+    def to_json(self) -> dict:
+        out: dict = {}
+        if self.model is not None:
+            out["model"] = self.model.spec()
+        if self.params is not None:
+            out["params"] = self.model.params_to_json(self.params)
+        if self.target is not None:
+            out["target"] = dict(self.target.spec)
+            if self.model is None:
+                out["target"]["n"] = self.target.n
+        return out
+
+
+_TARGET_FORMS = ("probabilities", "couplings", "samples", "named")
+
+
+def parse_target(obj, n: int | None) -> T.Target:
+    """A :class:`~theory.targets.Target` from the ``"target"`` object of a case file."""
+    if not isinstance(obj, dict):
+        raise SpecError("\"target\" must be a JSON object with one of " + ", ".join(_TARGET_FORMS))
+    forms = [k for k in _TARGET_FORMS if k in obj]
+    if len(forms) != 1:
+        raise SpecError(f"target must have exactly one of {', '.join(_TARGET_FORMS)}; found {forms or 'none'}")
+    allowed = {"probabilities": {"pseudocount"}, "couplings": {"gauge"}, "samples": {"pseudocount"},
+               "named": {"seed", "scale", "max_order"}}[forms[0]] | {forms[0], "n"}
+    extra = sorted(set(obj) - allowed)
+    if extra:
+        raise SpecError(f"target has unknown keys {extra} for the {forms[0]!r} form; allowed: {sorted(allowed)}")
+    if "n" in obj:
+        if n is not None and obj["n"] != n:
+            raise SpecError(f"target.n = {obj['n']} differs from model.n = {n}")
+        n = obj["n"]
+    if n is None:
+        raise SpecError("a target without a model must give its number of spins as target.n")
+    check_n(n)
+    spec = _plain(obj)
+    spec.pop("n", None)
+    form = forms[0]
+    if form == "probabilities":
+        return T.from_probabilities(obj["probabilities"], n, obj.get("pseudocount"), spec=spec)
+    if form == "couplings":
+        return T.from_couplings(obj["couplings"], n, obj.get("gauge", "spin"), spec=spec)
+    if form == "samples":
+        return T.from_samples(obj["samples"], n, obj.get("pseudocount"), spec=spec)
+    return T.named(obj["named"], n, obj.get("seed", 0), obj.get("scale"), obj.get("max_order"))
+
+
+def _plain(obj):
+    """JSON-ready copy with Decimals written as strings."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, Decimal):
+        return str(obj)
+    return obj
+
+
+def case_from_dict(obj, name: str = "case") -> Case:
+    """Validate and build a case from a parsed JSON object."""
+    if not isinstance(obj, dict):
+        raise SpecError("a case file must hold a JSON object with \"model\", \"params\" and/or \"target\"")
+    extra = sorted(set(obj) - {"model", "params", "target", "name"})
+    if extra:
+        raise SpecError(f"case file has unknown keys {extra}; allowed: model, params, target, name")
+    if not any(k in obj for k in ("model", "target")):
+        raise SpecError("a case file needs a \"model\" or a \"target\"")
+    model = model_from_spec(obj["model"]) if "model" in obj else None
+    if "params" in obj and model is None:
+        raise SpecError("case file has \"params\" but no \"model\" to give them meaning")
+    params = model.parse_params(obj["params"]) if "params" in obj else None
+    target = parse_target(obj["target"], model.n if model else None) if "target" in obj else None
+    return Case(obj.get("name", name), model, params, target)
+
+
+def load_case(path) -> Case:
+    """Read a case file; every problem is a one-line :class:`SpecError` naming the file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as err:
+        raise SpecError(f"cannot read case file {str(p)!r}: {err.strerror}") from None
+    try:
+        obj = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as err:
+        raise SpecError(f"case file {str(p)!r} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
+    try:
+        return case_from_dict(obj, name=p.stem)
+    except SpecError as err:
+        raise SpecError(f"case file {str(p)!r}: {err}") from None
+
+
+# --- enumerated cases ------------------------------------------------------------------------------
+
+
+def random_params(model: Model, seed: int, scale: float = 0.5) -> tuple[Fraction, ...]:
+    """Seeded parameter point, each entry :math:`\\sim` scale·N(0,1) rounded to 4 decimals (exact)."""
+    rng = np.random.default_rng(seed)
+    return tuple(Fraction(f"{scale * z:.4f}") for z in rng.standard_normal(model.P))
+
+
+def _model_specs(n: int) -> list[tuple[str, dict]]:
+    specs = [
+        (f"gim-n{n}-k{n}", {"family": "gim", "n": n, "max_order": n}),
+        (f"gim-n{n}-k{n - 1}", {"family": "gim", "n": n, "max_order": n - 1}),
+        (f"rbm-n{n}-m1-spin", {"family": "rbm", "n": n, "hidden": 1, "hidden_units": "spin"}),
+        (f"rbm-n{n}-m2-spin", {"family": "rbm", "n": n, "hidden": 2, "hidden_units": "spin"}),
+        (f"rbm-n{n}-m2-bernoulli", {"family": "rbm", "n": n, "hidden": 2, "hidden_units": "bernoulli"}),
+        (f"mlp-n{n}-m2-tanh", {"family": "mlp", "n": n, "hidden": 2, "activation": "tanh"}),
+        (f"mlp-n{n}-m2-quadratic", {"family": "mlp", "n": n, "hidden": 2, "activation": "quadratic"}),
+        (f"product-n{n}", {"family": "product", "n": n, "fields": False}),
+    ]
+    if n == 2:
+        specs.append(("custom-n2", {"family": "custom", "n": 2, "energy": "a*s1 + c*s1*s2 + log(cosh(b + w1*s1 + w2*s2))",
+                                    "params": ["a", "b", "c", "w1", "w2"]}))
+    return [(tag, s) for tag, s in specs if s.get("max_order", 1) >= 1]
+
+
+def _target_specs(quick: bool) -> list[tuple[str, dict]]:
+    seeds = (1,) if quick else (1, 2, 3, 4, 5)
+    out = [(f"random-couplings-s{s}", {"named": "random-couplings", "seed": s}) for s in seeds]
+    if not quick:
+        out += [("independent-s1", {"named": "independent", "seed": 1}),
+                ("pairwise-s1", {"named": "pairwise", "seed": 1}),
+                ("parity-s1", {"named": "parity", "seed": 1})]
+    return out
+
+
+def enumerated_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case]:
+    """The default cases: every model family of ``ns`` spins at a seeded point against seeded targets."""
+    cases = []
+    for n in ns:
+        for tag, spec in _model_specs(n):
+            if families and spec["family"] not in families:
+                continue
+            model = model_from_spec(spec)
+            for k, (ttag, tspec) in enumerate(_target_specs(quick)):
+                target = parse_target(tspec, n)
+                params = random_params(model, seed=1000 * n + k)
+                cases.append(Case(f"{tag}/{ttag}", model, params, target))
+    return cases
+
+
+def find_case(name: str, ns=(2, 3, 4)) -> Case:
+    """The enumerated case called ``name`` (as printed in reports and reproduce lines)."""
+    for case in enumerated_cases(ns=ns):
+        if case.name == name:
+            return case
+    raise SpecError(f"no enumerated case is called {name!r}; `ebm-verify list --cases` shows their names")

@@ -1,0 +1,132 @@
+"""``ebm-verify``: the command line.
+
+Verbs: ``run`` (every proposition on the enumerated cases), ``list`` (propositions and cases),
+``couplings`` (effective couplings, moments and log Z of a case). Errors in the input are one
+line on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import warnings
+
+from theory.errors import SpecError
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ebm-verify", description="Verify the effective-model theory of EBMs on binary variables.")
+    p.add_argument("--version", action="version", version=f"ebm-verify {__version__}")
+    sub = p.add_subparsers(dest="verb", required=True)
+
+    run = sub.add_parser("run", help="check every proposition on its enumerated cases")
+    run.add_argument("--quick", action="store_true", help="one target per model (a smoke run)")
+    run.add_argument("--only", type=_words, default=None, help="proposition ids, e.g. E1,E2")
+    run.add_argument("--n", type=_int_list, default=(2, 3), help="numbers of spins, e.g. 2,3")
+    run.add_argument("--families", type=_words, default=None, help="model families, e.g. rbm,gim")
+    run.add_argument("--case", default=None, help="run one enumerated case by name")
+    run.add_argument("--dps", type=int, default=50, help="working precision in decimal digits (default 50)")
+    run.add_argument("--json", dest="json_out", default=None, help="write the JSON report to this file")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    ls = sub.add_parser("list", help="list the propositions (and with --cases the enumerated cases)")
+    ls.add_argument("--cases", action="store_true")
+    ls.add_argument("--n", type=_int_list, default=(2, 3))
+
+    cp = sub.add_parser("couplings", help="effective couplings, moments and log Z of a case")
+    cp.add_argument("case_file")
+    cp.add_argument("--dps", type=int, default=50)
+    cp.add_argument("--gauge", choices=("spin", "boolean"), default="spin")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    warnings.simplefilter("default")
+    warnings.formatwarning = lambda msg, *a, **k: f"warning: {msg}\n"
+    try:
+        return {"run": _run, "list": _list, "couplings": _couplings}[args.verb](args)
+    except SpecError as err:
+        print(f"ebm-verify: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ebm-verify: interrupted", file=sys.stderr)
+        return 130
+
+
+def _couplings(args) -> int:
+    from .commands import couplings_document
+
+    doc = couplings_document(args.case_file, args.dps, args.gauge)
+    print(json.dumps(doc, indent=2))
+    return 0
+
+
+def _list(args) -> int:
+    from .cases import enumerated_cases
+    from .registry import propositions
+
+    cases = enumerated_cases(ns=args.n)
+    for prop in propositions():
+        count = sum(prop.applies(c) for c in cases)
+        print(f"{prop.id:<4} {prop.title}  [{count} cases]")
+    if args.cases:
+        for c in cases:
+            print(c.name)
+    return 0
+
+
+def _run(args) -> int:
+    from .cases import enumerated_cases, find_case
+    from .registry import get, propositions
+    from .report import exit_code, format_table, json_report, summary_rows
+
+    props = [get(pid) for pid in args.only] if args.only else propositions()
+    if args.case:
+        cases = [find_case(args.case)]
+    else:
+        cases = enumerated_cases(ns=args.n, families=args.families, quick=args.quick)
+    if not cases:
+        raise SpecError("no enumerated case matches --n/--families; `ebm-verify list --cases` shows them")
+    jobs = [(p, c) for p in props for c in cases if p.applies(c)]
+    verdicts, seconds = [], {}
+    bar = _progress(len(jobs), disable=args.no_progress)
+    for prop, case in jobs:
+        start = time.perf_counter()
+        verdicts.append(prop.check(case, args.dps))
+        seconds[prop.id] = seconds.get(prop.id, 0.0) + time.perf_counter() - start
+        bar.update(1)
+    bar.close()
+    print(format_table(summary_rows(verdicts, seconds)))
+    for v in verdicts:
+        if v.status != "holds":
+            print(f"{v.status.upper()}: {v.proposition} on {v.case}; reproduce: {v.reproduce}")
+    if args.json_out:
+        meta = {"version": __version__, "python": platform.python_version(), "seconds": round(sum(seconds.values()), 2)}
+        with open(args.json_out, "w") as fh:
+            fh.write(json_report(verdicts, meta))
+    return exit_code(verdicts)
+
+
+def _progress(total: int, disable: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="checking", unit="check", disable=disable, file=sys.stderr, leave=False)

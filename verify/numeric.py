@@ -1,0 +1,125 @@
+r"""Precision contexts, decimal output, and the decision that a number is zero.
+
+Precision is always local: :func:`working_precision` wraps ``mpmath.mp.workdps`` and yields the
+:data:`~theory.arith.MP` number system; nothing here sets ``mp.dps`` globally.
+
+"Zero" follows THEORY.md §5: at ``dps`` digits a non-negative magnitude is zero when it is at
+most :math:`10^{-\mathrm{dps}/2}`; the decision is repeated at ``2·dps`` digits (threshold
+:math:`10^{-\mathrm{dps}}`), and a decision that changes is undecided (the verdict becomes
+``inconclusive``).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable
+
+import mpmath
+
+from theory.arith import FLOAT64, MP, Arith
+from theory.conventions import check_n
+from theory.errors import SpecError
+
+__all__ = [
+    "DEFAULT_DPS",
+    "working_precision",
+    "arith_for",
+    "zero_threshold",
+    "decimal_string",
+    "ZeroDecision",
+    "decide_zero",
+    "zero_decision",
+    "at_two_precisions",
+    "check_precision",
+]
+
+DEFAULT_DPS = 50
+#: above this many spins high-precision enumeration is slow: warn
+LARGE_N = 12
+
+
+@contextmanager
+def working_precision(dps: int):
+    """``with working_precision(60) as arith:`` evaluates at 60 digits, restoring the caller's precision."""
+    if not isinstance(dps, int) or isinstance(dps, bool) or dps < 10:
+        raise SpecError(f"dps must be an integer >= 10, got {dps!r}")
+    with mpmath.workdps(dps):
+        yield MP
+
+
+def arith_for(dps: int | None) -> Arith:
+    """The number system for ``dps`` (``None`` means float64); use inside :func:`working_precision`."""
+    return FLOAT64 if dps is None else MP
+
+
+def zero_threshold(dps: int):
+    r"""The magnitude below which a number counts as zero at ``dps`` digits: :math:`10^{-\mathrm{dps}/2}`."""
+    return mpmath.mpf(10) ** (-(dps / 2))
+
+
+def decimal_string(x, digits: int) -> str:
+    """``x`` as a decimal string with ``digits`` significant digits (mpmath's ``nstr``)."""
+    return mpmath.nstr(mpmath.mpf(x), digits, strip_zeros=False, min_fixed=-4, max_fixed=digits + 1)
+
+
+@dataclass(frozen=True)
+class ZeroDecision:
+    """Outcome of :func:`decide_zero`: ``is_zero`` is ``True``, ``False`` or ``None`` (undecided)."""
+
+    is_zero: bool | None
+    value: object  # magnitude at dps
+    value_high: object  # magnitude at 2·dps
+    dps: int
+
+    def evidence(self) -> dict:
+        return {
+            "value": mpmath.nstr(self.value, 5),
+            "value_at_2dps": mpmath.nstr(self.value_high, 5),
+            "threshold": f"1e-{self.dps // 2}",
+            "dps": self.dps,
+        }
+
+
+def zero_decision(low, high, dps: int) -> ZeroDecision:
+    """Decide zero from a magnitude computed at ``dps`` (``low``) and at ``2·dps`` (``high``) digits."""
+    low, high = abs(mpmath.mpf(low)), abs(mpmath.mpf(high))
+    low_zero = low <= zero_threshold(dps)
+    high_zero = high <= zero_threshold(2 * dps)
+    return ZeroDecision(low_zero if low_zero == high_zero else None, low, high, dps)
+
+
+def decide_zero(magnitude: Callable[[int], object], dps: int) -> ZeroDecision:
+    """Decide whether ``magnitude(d)`` (computed at ``d`` digits) is zero, at ``dps`` and ``2·dps``."""
+    with mpmath.workdps(dps):
+        low = +mpmath.mpf(magnitude(dps))
+    with mpmath.workdps(2 * dps):
+        high = +mpmath.mpf(magnitude(2 * dps))
+    return zero_decision(low, high, dps)
+
+
+def at_two_precisions(compute: Callable[[int], dict], dps: int) -> tuple[dict, dict]:
+    """``compute(d)`` (a dict of numbers) evaluated inside ``working_precision(d)`` for ``d = dps, 2·dps``."""
+    with working_precision(dps):
+        low = compute(dps)
+    with working_precision(2 * dps):
+        high = compute(2 * dps)
+    return low, high
+
+
+def check_precision(n: int, dps: int | None) -> None:
+    """Refuse ``n`` beyond the enumeration limit; warn when ``n`` is large for high precision."""
+    check_n(n)
+    if dps is not None and n > LARGE_N:
+        warnings.warn(
+            f"n = {n} at {dps} digits enumerates 2^{n} configurations in mpmath: expect minutes; "
+            "lower --dps or n for a quick look",
+            stacklevel=2,
+        )
+
+
+def warn(message: str) -> None:
+    """A one-line note on stderr (used for pseudocounts and similar adjustments)."""
+    print(f"note: {message}", file=sys.stderr)

@@ -1,0 +1,68 @@
+"""Reports of a run: the terminal table and the JSON document.
+
+The JSON report is deterministic: verdicts are sorted by proposition and case, and run metadata
+(times, versions) lives under ``"meta"``, which comparisons ignore.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from .verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict
+
+__all__ = ["summary_rows", "format_table", "json_report", "exit_code"]
+
+
+def summary_rows(verdicts: list[Verdict], seconds: dict[str, float] | None = None) -> list[dict]:
+    """Per proposition: counts of each status, the worst margin (digits) and the time spent."""
+    grouped: dict[str, list[Verdict]] = defaultdict(list)
+    for v in verdicts:
+        grouped[v.proposition].append(v)
+    rows = []
+    for pid, vs in grouped.items():
+        margins = [v.margin for v in vs if v.margin is not None]
+        rows.append(
+            {
+                "proposition": pid,
+                HOLDS: sum(v.status == HOLDS for v in vs),
+                FAILS: sum(v.status == FAILS for v in vs),
+                INCONCLUSIVE: sum(v.status == INCONCLUSIVE for v in vs),
+                "worst_margin": min(margins) if margins else None,
+                "seconds": (seconds or {}).get(pid),
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """A plain-text table: proposition, holds, fails, inconclusive, worst margin, time."""
+    head = f"{'proposition':<12}{'holds':>7}{'fails':>7}{'inconcl.':>10}{'worst margin':>14}{'time':>9}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        margin = "-" if r["worst_margin"] is None else f"{r['worst_margin']:.1f} dig"
+        secs = "-" if r["seconds"] is None else f"{r['seconds']:.1f}s"
+        lines.append(
+            f"{r['proposition']:<12}{r[HOLDS]:>7}{r[FAILS]:>7}{r[INCONCLUSIVE]:>10}{margin:>14}{secs:>9}"
+        )
+    return "\n".join(lines)
+
+
+def exit_code(verdicts: list[Verdict]) -> int:
+    """0 when everything holds, 1 when something fails, 2 when something is inconclusive (and nothing fails)."""
+    if any(v.status == FAILS for v in verdicts):
+        return 1
+    if any(v.status == INCONCLUSIVE for v in verdicts):
+        return 2
+    return 0
+
+
+def json_report(verdicts: list[Verdict], meta: dict) -> str:
+    """The JSON report; everything outside ``meta`` depends only on code and inputs."""
+    ordered = sorted(verdicts, key=lambda v: (v.proposition, v.case))
+    doc = {
+        "summary": [{k: v for k, v in r.items() if k != "seconds"} for r in summary_rows(ordered)],
+        "verdicts": [v.to_json() for v in ordered],
+        "meta": meta,
+    }
+    return json.dumps(doc, indent=2, sort_keys=False) + "\n"
