@@ -192,6 +192,28 @@ def _characters(n: int, family_subsets: tuple) -> np.ndarray:
     return chi
 
 
+def spin_linear(offset, coeffs: np.ndarray) -> np.ndarray:
+    r"""Values of :math:`c_0 + \sum_i c_i s_i(x)` on all ``2^N`` configurations (axis 0), by doubling.
+
+    ``coeffs`` has shape ``(N, ...)`` and ``offset`` broadcasts against ``coeffs[0]``. Starting from
+    ``x = 0`` (all spins :math:`+1`), flipping spin ``i`` subtracts :math:`2c_i`; ``2^N`` additions per
+    trailing entry, no multiplications.
+    """
+    values = np.asarray(offset + coeffs.sum(axis=0))[None, ...]
+    for i in range(coeffs.shape[0]):
+        values = np.concatenate([values, values - 2 * coeffs[i]], axis=0)
+    return values
+
+
+def times_spin(values: np.ndarray, i: int) -> np.ndarray:
+    """``values * s_{i+1}(x)`` along axis 0 (length ``2^N``): negates the configurations with bit ``i`` set."""
+    out = values.copy()
+    length = values.shape[0]
+    view = out.reshape(length // (2 << i), 2, 1 << i, *values.shape[1:])
+    view[:, 1] = -view[:, 1]
+    return out
+
+
 def _int_pos(value, name: str, lo: int = 1) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < lo:
         raise SpecError(f"model.{name} must be an integer >= {lo}, got {value!r}")
@@ -286,7 +308,7 @@ class _HiddenLayer(Model):
     def preactivations(self, theta, arith):
         r""":math:`x_\mu(s) = b_\mu + \sum_i s_i w_{i\mu}` for all configurations, shape ``(2^N, M)``."""
         _, b, w = self.split(theta)
-        return arith.ints(self._S) @ w + b[None, :]
+        return spin_linear(b, w)
 
     def _symbolic_preactivations(self):
         s = self.spins
@@ -312,26 +334,27 @@ class _HiddenLayer(Model):
             "w": [vals[n + M + i * M : n + M + (i + 1) * M] for i in range(n)],
         }
 
-    def _grad_blocks(self, arith, g1, coeff=None):
+    def _grad_blocks(self, arith, g1):
         """Columns ``[s_i ; g1_mu ; g1_mu s_i]`` with ``g1 = ∂(unit)/∂x``."""
-        S = arith.ints(self._S)
-        cols_w = (g1[:, None, :] * S[:, :, None]).reshape(2**self.n, self.n * self.M)
-        return [S, g1, cols_w]
+        cols_w = np.stack([times_spin(g1, i) for i in range(self.n)], axis=1).reshape(2**self.n, self.n * self.M)
+        return [arith.ints(self._S), g1, cols_w]
 
-    def _hessian_unit_block(self, H, arith, g2, offset_unit=None):
-        """Add :math:`\\partial^2/\\partial(b,w)^2` of :math:`\\sum_\\mu u(x_\\mu)` with ``g2 = u''(x)``."""
-        S = arith.ints(self._S)
+    def _hessian_unit_block(self, H, g2):
+        """Fill :math:`\\partial^2/\\partial(b,w)^2` of :math:`\\sum_\\mu u(x_\\mu)` with ``g2 = u''(x)``."""
         n, M = self.n, self.M
+        g2_s = [times_spin(g2, i) for i in range(n)]
         for m in range(M):
             ib = self._ib(m)
             H[:, ib, ib] = g2[:, m]
             for i in range(n):
                 iw = self._iw(i, m)
-                col = g2[:, m] * S[:, i]
-                H[:, ib, iw] = col
-                H[:, iw, ib] = col
-                for j in range(n):
-                    H[:, iw, self._iw(j, m)] = col * S[:, j]
+                H[:, ib, iw] = g2_s[i][:, m]
+                H[:, iw, ib] = g2_s[i][:, m]
+                H[:, iw, iw] = g2[:, m]
+                for j in range(i + 1, n):
+                    col = times_spin(g2_s[i][:, m], j)
+                    H[:, iw, self._iw(j, m)] = col
+                    H[:, self._iw(j, m), iw] = col
 
 
 class RBM(_HiddenLayer):
@@ -359,10 +382,9 @@ class RBM(_HiddenLayer):
         return field + sum(activations.symbolic(self._phi, x) for x in self._symbolic_preactivations())
 
     def energy(self, theta, arith):
-        a = theta[: self.n]
         X = self.preactivations(theta, arith)
         phi = activations.value(self._phi, X, arith)
-        return arith.ints(self._S) @ a + phi.sum(axis=1)
+        return spin_linear(0, theta[: self.n]) + phi.sum(axis=1)
 
     def energy_grad(self, theta, arith):
         X = self.preactivations(theta, arith)
@@ -373,7 +395,7 @@ class RBM(_HiddenLayer):
         X = self.preactivations(theta, arith)
         g2 = activations.second(self._phi, X, arith)
         H = arith.zeros((2**self.n, self.P, self.P))
-        self._hessian_unit_block(H, arith, g2)
+        self._hessian_unit_block(H, g2)
         return H
 
     def parse_params(self, obj):
@@ -418,7 +440,7 @@ class MLP(_HiddenLayer):
     def energy(self, theta, arith):
         X = self.preactivations(theta, arith)
         sig = activations.value(self.activation, X, arith)
-        return arith.ints(self._S) @ theta[: self.n] + (sig * self._c(theta)[None, :]).sum(axis=1)
+        return spin_linear(0, theta[: self.n]) + (sig * self._c(theta)[None, :]).sum(axis=1)
 
     def energy_grad(self, theta, arith):
         X = self.preactivations(theta, arith)
@@ -433,15 +455,14 @@ class MLP(_HiddenLayer):
         d1 = activations.first(self.activation, X, arith)
         g2 = activations.second(self.activation, X, arith) * c
         H = arith.zeros((2**self.n, self.P, self.P))
-        self._hessian_unit_block(H, arith, g2)
-        S = arith.ints(self._S)
+        self._hessian_unit_block(H, g2)
         for m in range(self.M):
             ic, ib = self._ic(m), self._ib(m)
             H[:, ic, ib] = d1[:, m]
             H[:, ib, ic] = d1[:, m]
             for i in range(self.n):
                 iw = self._iw(i, m)
-                col = d1[:, m] * S[:, i]
+                col = times_spin(d1[:, m], i)
                 H[:, ic, iw] = col
                 H[:, iw, ic] = col
         return H

@@ -1,0 +1,55 @@
+"""Zero decisions at two precisions and the three verdicts."""
+
+import mpmath
+import pytest
+
+from theory.errors import SpecError
+from verify.numeric import decide_zero, decimal_string, working_precision
+from verify.verdict import FAILS, HOLDS, INCONCLUSIVE, Requirement, judge
+
+
+def test_identity_that_is_exact_is_zero():
+    # (1/3)*3 - 1 rounds to ~10^-dps: zero at dps and at 2 dps
+    d = decide_zero(lambda dps: mpmath.mpf(1) / 3 * 3 - 1, 50)
+    assert d.is_zero is True
+
+
+def test_a_fixed_small_number_is_undecided_not_zero():
+    # 1e-30 is below 1e-25 at 50 digits but above 1e-50 at 100 digits: the precision cannot decide
+    d = decide_zero(lambda dps: mpmath.mpf("1e-30"), 50)
+    assert d.is_zero is None
+
+
+def test_a_clearly_nonzero_number():
+    d = decide_zero(lambda dps: mpmath.mpf("1e-3"), 50)
+    assert d.is_zero is False
+
+
+def test_judge_statuses():
+    zero = Requirement.zero("a", mpmath.mpf("1e-40"), mpmath.mpf("1e-90"), 50)
+    nonzero = Requirement.zero("b", mpmath.mpf("0.1"), mpmath.mpf("0.1"), 50)
+    undecided = Requirement.zero("c", mpmath.mpf("1e-30"), mpmath.mpf("1e-30"), 50)
+    pos = Requirement.positive("d", mpmath.mpf("0.2"), mpmath.mpf("0.2"), 50)
+    neg = Requirement.positive("e", mpmath.mpf("-0.2"), mpmath.mpf("-0.2"), 50)
+    assert judge("X", "c", [zero, pos], 50, "r").status == HOLDS
+    assert judge("X", "c", [zero, nonzero, undecided], 50, "r").status == FAILS
+    assert judge("X", "c", [zero, undecided], 50, "r").status == INCONCLUSIVE
+    assert judge("X", "c", [neg], 50, "r").status == FAILS
+    v = judge("X", "c", [zero, pos], 50, "r")
+    assert v.to_json()["evidence"]["a"]["satisfied"] is True and v.margin > 0
+
+
+def test_precision_is_local_and_validated():
+    before = mpmath.mp.dps
+    with working_precision(80):
+        assert mpmath.mp.dps == 80
+    assert mpmath.mp.dps == before
+    with pytest.raises(SpecError, match="dps"):
+        with working_precision(3):
+            pass
+
+
+def test_decimal_string_has_requested_digits():
+    with mpmath.workdps(40):
+        s = decimal_string(mpmath.mpf(2) / 3, 25)
+    assert s.startswith("0.666666") and len(s.replace("0.", "", 1)) == 25
