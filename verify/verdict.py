@@ -28,7 +28,11 @@ HOLDS, FAILS, INCONCLUSIVE = "holds", "fails", "inconclusive"
 
 @dataclass(frozen=True)
 class Requirement:
-    """A named number that must be zero (``expect="zero"``) or strictly positive (``expect="positive"``)."""
+    """A named number decided at two precisions, with what it must be.
+
+    ``expect`` is ``"zero"``, ``"positive"`` (nonzero and > 0), ``"nonnegative"`` (zero or > 0),
+    ``"nonpositive"`` (zero or < 0), or ``"fact"`` (a decided yes/no, e.g. two dimensions agree).
+    """
 
     name: str
     decision: ZeroDecision
@@ -43,26 +47,49 @@ class Requirement:
     def positive(cls, name: str, low, high, dps: int) -> "Requirement":
         return cls(name, zero_decision(low, high, dps), "positive", mpmath.mpf(low))
 
+    @classmethod
+    def nonnegative(cls, name: str, low, high, dps: int) -> "Requirement":
+        return cls(name, zero_decision(low, high, dps), "nonnegative", mpmath.mpf(low))
+
+    @classmethod
+    def nonpositive(cls, name: str, low, high, dps: int) -> "Requirement":
+        return cls(name, zero_decision(low, high, dps), "nonpositive", mpmath.mpf(low))
+
+    @classmethod
+    def fact(cls, name: str, holds: bool | None, dps: int, detail=None) -> "Requirement":
+        """A yes/no decided elsewhere (``None``: undecided); ``detail`` goes into the evidence."""
+        one = mpmath.mpf(0 if holds else 1)
+        decision = ZeroDecision(None if holds is None else bool(holds), one, one, dps)
+        return cls(name, decision, "fact", detail)
+
     @property
     def satisfied(self) -> bool | None:
         z = self.decision.is_zero
         if z is None:
             return None
-        if self.expect == "zero":
+        if self.expect in ("zero", "fact"):
             return z
-        return (not z) and self.signed_value > 0
+        if self.expect == "positive":
+            return (not z) and self.signed_value > 0
+        if self.expect == "nonnegative":
+            return z or self.signed_value > 0
+        return z or self.signed_value < 0
 
     @property
     def margin(self) -> float:
-        """Decimal digits of room between the value and the zero threshold at ``dps``."""
+        """Decimal digits between :math:`|value|` and the zero threshold at ``dps``: positive when satisfied."""
+        if self.expect == "fact":
+            return math.inf
         value = self.decision.value
-        threshold = zero_threshold(self.decision.dps)
         if value == 0:
-            return float(self.decision.dps)
-        digits = float(mpmath.log10(threshold / value))
-        return digits if self.expect == "zero" else -digits
+            digits = float(self.decision.dps)
+        else:
+            digits = abs(float(mpmath.log10(value / zero_threshold(self.decision.dps))))
+        return digits if self.satisfied else -digits
 
     def evidence(self) -> dict:
+        if self.expect == "fact":
+            return {"expect": "fact", "satisfied": self.satisfied, "detail": self.signed_value}
         out = {"expect": self.expect, **self.decision.evidence()}
         if self.signed_value is not None:
             out["value"] = mpmath.nstr(self.signed_value, 5)

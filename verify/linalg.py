@@ -1,0 +1,103 @@
+r"""Dense linear algebra at the working precision (mpmath), on numpy object arrays.
+
+Symmetric eigen-decompositions (:func:`symmetric_eigen`), singular values (:func:`singular_values`),
+null spaces from decided-zero spectra, principal angles between subspaces, and the minimal-norm
+least-squares step :math:`-A^+ b` used by Newton and Gauss–Newton.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+
+__all__ = [
+    "as_matrix",
+    "from_matrix",
+    "symmetric_eigen",
+    "singular_values",
+    "right_singular",
+    "pseudo_inverse_solve",
+    "principal_angle_sines",
+    "orthonormal_null_space",
+    "norm",
+]
+
+
+def as_matrix(a: np.ndarray) -> mpmath.matrix:
+    """numpy object (or float) array to an mpmath matrix at the working precision."""
+    a = np.asarray(a)
+    if a.ndim == 1:
+        a = a[:, None]
+    return mpmath.matrix([[mpmath.mpf(v) for v in row] for row in a])
+
+
+def from_matrix(m: mpmath.matrix) -> np.ndarray:
+    """mpmath matrix to a numpy object array."""
+    return np.array([[m[i, j] for j in range(m.cols)] for i in range(m.rows)], dtype=object)
+
+
+def norm(v) -> mpmath.mpf:
+    r"""Euclidean norm :math:`\|v\|_2` of all entries."""
+    flat = np.asarray(v, dtype=object).reshape(-1)
+    return mpmath.sqrt(mpmath.fsum(x * x for x in flat)) if flat.size else mpmath.mpf(0)
+
+
+def symmetric_eigen(H: np.ndarray) -> tuple[list, np.ndarray]:
+    r"""Eigenvalues (ascending) and orthonormal eigenvectors (columns) of the symmetrised :math:`(H+H^\top)/2`."""
+    sym = (H + H.T) / 2
+    evals, Q = mpmath.eigsy(as_matrix(sym))
+    order = sorted(range(len(evals)), key=lambda k: evals[k])
+    vecs = from_matrix(Q)
+    return [evals[k] for k in order], vecs[:, order]
+
+
+def singular_values(A: np.ndarray) -> list:
+    """Singular values of ``A``, descending (``min(rows, cols)`` of them)."""
+    if A.size == 0:
+        return []
+    s = mpmath.svd_r(as_matrix(A), compute_uv=False)
+    return sorted((s[k] for k in range(len(s))), reverse=True)
+
+
+def right_singular(A: np.ndarray) -> tuple[list, np.ndarray]:
+    r"""Singular values of ``A`` padded with zeros to ``cols``, and all right singular vectors (columns).
+
+    The columns belonging to the zero (padded) values span :math:`\ker A` when the others are nonzero.
+    """
+    rows, cols = A.shape
+    # eigen-decomposition of A^T A gives all P right singular vectors, including the padded null space
+    evals, V = symmetric_eigen(A.T @ A)
+    svals = [mpmath.sqrt(max(e, 0)) for e in evals]
+    order = sorted(range(cols), key=lambda k: -svals[k])
+    return [svals[k] for k in order], V[:, order]
+
+
+def pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray:
+    r"""Minimal-norm least-squares solution :math:`x = A^+ b`, singular values below ``rel_cutoff·σ_max`` dropped."""
+    U, S, V = mpmath.svd_r(as_matrix(A))
+    smax = max((S[k] for k in range(len(S))), default=mpmath.mpf(0))
+    x = mpmath.matrix(A.shape[1], 1)
+    bm = as_matrix(b)
+    for k in range(len(S)):
+        if S[k] > rel_cutoff * smax and S[k] > 0:
+            coef = (U[:, k].T * bm)[0] / S[k]
+            x += coef * V[k, :].T
+    return np.array([x[i] for i in range(A.shape[1])], dtype=object)
+
+
+def orthonormal_null_space(vectors: np.ndarray, mask: list[bool]) -> np.ndarray:
+    """Columns of ``vectors`` selected by ``mask`` (a basis of a null space from a decided spectrum)."""
+    idx = [k for k, z in enumerate(mask) if z]
+    return vectors[:, idx]
+
+
+def principal_angle_sines(U: np.ndarray, V: np.ndarray) -> list:
+    r"""Sines of the principal angles between the column spans of orthonormal ``U`` and ``V`` (same dimension).
+
+    They are the singular values of :math:`(I - UU^\top)V`, computed directly (not as
+    :math:`\sqrt{1-\cos^2}`, which would lose half the digits near zero angles).
+    """
+    if U.shape[1] == 0:
+        return []
+    residual = V - U @ (U.T @ V)
+    return sorted(singular_values(residual), reverse=True)

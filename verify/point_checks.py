@@ -1,0 +1,131 @@
+r"""Requirements of F1, F2, F3 and S1 at one point, shared by ``classify`` and the registry.
+
+* **F1** (anywhere): along the flow :math:`\dot J = GG^\top r` and :math:`\dot\ell = \|G^\top r\|^2`,
+  checked by central differences of :math:`J` and :math:`\ell` along :math:`\nabla\ell` (step
+  :math:`10^{-\mathrm{dps}/3}`, so truncation and rounding stay below :math:`10^{-2\mathrm{dps}/3}`), and
+  :math:`K = GG^\top \succeq 0`.
+* **F2** (fixed points): data-consistent points have :math:`\mathrm{KL}(p_D\|p_\theta) = 0`; spurious ones
+  have :math:`\operatorname{rank}G < D` (the :math:`D`-th singular value of :math:`G` is zero).
+* **F3** (fixed points, families with directly parameterised couplings): :math:`r_A = 0` for those ``A``.
+* **S1** (data-consistent points): no eigenvalue of :math:`H` is positive; :math:`\dim\ker H = \dim\ker G`;
+  the principal angles between :math:`\ker H` and :math:`\ker G` vanish; :math:`Gv = 0` for every
+  neutral :math:`v`.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+
+from theory.arith import MP
+from theory.effective import log_likelihood, model_couplings
+
+from .numeric import at_two_precisions
+from .verdict import Requirement, Verdict, judge
+
+__all__ = ["f1_residuals", "f1_requirements", "point_verdicts", "reproduce_classify"]
+
+
+def reproduce_classify(dps: int) -> str:
+    return f"ebm-verify classify CASE.json --dps {dps}"
+
+
+def f1_residuals(model, target, theta_exact, dps: int) -> dict:
+    """F1 residuals at the working precision ``dps`` (call inside ``working_precision``)."""
+    from theory.flow import FlowState
+
+    theta = MP.array(theta_exact)
+    m_data = target.moment_array(MP)
+    p_data = target.probability_array(MP)
+    state = FlowState(model, theta, m_data, MP)
+    g = state.gradient
+    h = mpmath.mpf(10) ** (-(dps // 3))
+    up, down = theta + g * h, theta - g * h
+    dJ = (model_couplings(model, up, MP) - model_couplings(model, down, MP)) / (2 * h)
+    Kr = state.kernel @ state.r
+    dl = (log_likelihood(model, up, p_data, MP) - log_likelihood(model, down, p_data, MP)) / (2 * h)
+    g2 = g @ g
+    scale = 1 + max(abs(v) for v in Kr)
+    kernel_eigs = mpmath.eigsy(mpmath.matrix(state.kernel.tolist()), eigvals_only=True)
+    return {
+        "dJ_dt_equals_K_r": max(abs(a - b) for a, b in zip(dJ, Kr)) / scale,
+        "dl_dt_equals_grad_norm_sq": abs(dl - g2) / (1 + g2),
+        "min_eigenvalue_K": min(kernel_eigs),
+    }
+
+
+def f1_requirements(model, target, theta_exact, dps: int) -> list[Requirement]:
+    low, high = at_two_precisions(lambda d: f1_residuals(model, target, theta_exact, d), dps)
+    return [
+        Requirement.zero("dJ_dt_equals_K_r", low["dJ_dt_equals_K_r"], high["dJ_dt_equals_K_r"], dps),
+        Requirement.zero("dl_dt_equals_grad_norm_sq", low["dl_dt_equals_grad_norm_sq"],
+                         high["dl_dt_equals_grad_norm_sq"], dps),
+        Requirement.nonnegative("min_eigenvalue_K", low["min_eigenvalue_K"], high["min_eigenvalue_K"], dps),
+    ]
+
+
+def _max_abs(values):
+    return max((abs(v) for v in np.asarray(values, dtype=object).reshape(-1)), default=mpmath.mpf(0))
+
+
+def f2_requirements(c) -> list[Requirement]:
+    dps = c.dps
+    reqs = [Requirement.zero("gradient_norm", c.low.gradient_norm, c.high.gradient_norm, dps)]
+    if c.kind == "data-consistent":
+        reqs.append(Requirement.zero("kl_to_target", c.low.kl, c.high.kl, dps))
+    elif c.kind == "spurious":
+        if c.P >= c.D:
+            reqs.append(Requirement.zero("sigma_D_of_G", c.low.g_singular[c.D - 1], c.high.g_singular[c.D - 1], dps))
+        else:
+            reqs.append(Requirement.fact("rank_G_below_D", True, dps, f"P = {c.P} < D = {c.D}"))
+        reqs.append(Requirement.nonnegative("residual_norm", _max_abs(c.low.residual), _max_abs(c.high.residual), dps))
+    else:
+        reqs.append(Requirement.fact("kind_decided", None, dps, "data-consistent or spurious could not be decided"))
+    return reqs
+
+
+def f3_requirements(model, c) -> list[Requirement]:
+    direct = model.direct_parameters()
+    if not direct:
+        return []
+    from theory.conventions import subset_index
+
+    index = subset_index(model.n)
+    rows = sorted({index[A] for A in direct.values()})
+    return [Requirement.zero("directly_parameterised_residual", _max_abs(c.low.residual[rows]),
+                             _max_abs(c.high.residual[rows]), c.dps)]
+
+
+def s1_requirements(c) -> list[Requirement]:
+    from .fixed_points import kernel_angles
+
+    dps = c.dps
+    top_low, top_high = c.low.eigenvalues[-1], c.high.eigenvalues[-1]
+    reqs = [Requirement.nonpositive("max_eigenvalue_H", top_low, top_high, dps)]
+    if c.neutral is None or c.rank_G is None:
+        reqs.append(Requirement.fact("dim_ker_H_equals_dim_ker_G", None, dps, "spectrum or rank undecided"))
+        return reqs
+    dims_equal = c.neutral == c.P - c.rank_G
+    reqs.append(Requirement.fact("dim_ker_H_equals_dim_ker_G", dims_equal, dps,
+                                 f"dim ker H = {c.neutral}, dim ker G = {c.P - c.rank_G}"))
+    if dims_equal and c.neutral > 0:
+        angles = kernel_angles(c)
+        reqs.append(Requirement.zero("principal_angle_sine_ker_H_ker_G", angles[0], angles[1], dps))
+        reqs.append(Requirement.fact("neutral_directions_leave_J_invariant", c.neutral_invariant, dps,
+                                     f"{c.non_invariant_neutral} neutral directions move J"))
+    return reqs
+
+
+def point_verdicts(model, target, c) -> list[Verdict]:
+    """Verdicts of the propositions that apply at the classified point ``c``."""
+    dps = c.dps
+    repro = reproduce_classify(dps)
+    out = [judge("F1", "point", f1_requirements(model, target, c.theta, dps), dps, repro)]
+    if c.fixed_point:
+        out.append(judge("F2", "point", f2_requirements(c), dps, repro, extra={"kind": c.kind}))
+        f3 = f3_requirements(model, c)
+        if f3:
+            out.append(judge("F3", "point", f3, dps, repro))
+    if c.kind == "data-consistent":
+        out.append(judge("S1", "point", s1_requirements(c), dps, repro))
+    return out
