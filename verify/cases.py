@@ -29,7 +29,7 @@ from theory.conventions import check_n
 from theory.errors import SpecError
 from theory.models import Model, model_from_spec
 
-__all__ = ["Case", "load_case", "case_from_dict", "random_params", "enumerated_cases", "find_case"]
+__all__ = ["Case", "load_case", "case_from_dict", "random_params", "enumerated_cases", "fixed_point_cases"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,30 @@ def _target_specs(quick: bool) -> list[tuple[str, dict]]:
     return out
 
 
+def fixed_point_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case]:
+    """Cases whose flow is followed to a fixed point (THEORY.md F2, F3, S1): N in ``ns``, the models
+    ``gim`` (K = N and K = N-1), ``rbm`` (spin M = 1, 2, 3; bernoulli M = 2), ``mlp`` (tanh, quadratic;
+    M = 2), ``product``; the targets of :func:`enumerated_cases`; the start is the case's point."""
+    cases = []
+    for n in ns:
+        specs = [(f"gim-n{n}-k{n}", {"family": "gim", "n": n, "max_order": n})]
+        if n > 1:
+            specs.append((f"gim-n{n}-k{n - 1}", {"family": "gim", "n": n, "max_order": n - 1}))
+        specs += [(f"rbm-n{n}-m{M}-spin", {"family": "rbm", "n": n, "hidden": M, "hidden_units": "spin"}) for M in (1, 2, 3)]
+        specs += [(f"rbm-n{n}-m2-bernoulli", {"family": "rbm", "n": n, "hidden": 2, "hidden_units": "bernoulli"}),
+                  (f"mlp-n{n}-m2-tanh", {"family": "mlp", "n": n, "hidden": 2, "activation": "tanh"}),
+                  (f"mlp-n{n}-m2-quadratic", {"family": "mlp", "n": n, "hidden": 2, "activation": "quadratic"}),
+                  (f"product-n{n}", {"family": "product", "n": n, "fields": False})]
+        for tag, spec in specs:
+            if families and spec["family"] not in families:
+                continue
+            model = model_from_spec(spec)
+            for k, (ttag, tspec) in enumerate(_target_specs(quick)):
+                target = parse_target(tspec, n)
+                cases.append(Case(f"fp/{tag}/{ttag}", model, random_params(model, seed=1000 * n + k), target))
+    return cases
+
+
 def enumerated_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case]:
     """The default cases: every model family of ``ns`` spins at a seeded point against seeded targets."""
     cases = []
@@ -199,11 +223,3 @@ def enumerated_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case
                 params = random_params(model, seed=1000 * n + k)
                 cases.append(Case(f"{tag}/{ttag}", model, params, target))
     return cases
-
-
-def find_case(name: str, ns=(2, 3, 4)) -> Case:
-    """The enumerated case called ``name`` (as printed in reports and reproduce lines)."""
-    for case in enumerated_cases(ns=ns):
-        if case.name == name:
-            return case
-    raise SpecError(f"no enumerated case is called {name!r}; `ebm-verify list --cases` shows their names")

@@ -81,48 +81,49 @@ def _couplings(args) -> int:
 
 
 def _list(args) -> int:
-    from .cases import enumerated_cases
     from .registry import propositions
 
-    cases = enumerated_cases(ns=args.n)
+    names: dict[str, None] = {}
     for prop in propositions():
-        count = sum(prop.applies(c) for c in cases)
-        print(f"{prop.id:<4} {prop.title}  [{count} cases]")
+        cases = prop.cases(ns=args.n, families=None, quick=False)
+        print(f"{prop.id:<4} {prop.title}  [{len(cases)} cases]")
+        names.update((c.name, None) for c in cases)
     if args.cases:
-        for c in cases:
-            print(c.name)
+        print("\n".join(names))
     return 0
 
 
 def _run(args) -> int:
-    from .cases import enumerated_cases, find_case
-    from .registry import get, propositions
+    from .registry import Skip, find_case, get, propositions
     from .report import exit_code, format_table, json_report, summary_rows
 
     props = [get(pid) for pid in args.only] if args.only else propositions()
     if args.case:
-        cases = [find_case(args.case)]
+        case, owners = find_case(args.case, [p.id for p in props])
+        jobs = [(p, case) for p in props if p.id in owners]
     else:
-        cases = enumerated_cases(ns=args.n, families=args.families, quick=args.quick)
-    if not cases:
-        raise SpecError("no enumerated case matches --n/--families; `ebm-verify list --cases` shows them")
-    jobs = [(p, c) for p in props for c in cases if p.applies(c)]
-    verdicts, seconds = [], {}
+        jobs = [(p, c) for p in props for c in p.cases(ns=args.n, families=args.families, quick=args.quick)]
+    if not jobs:
+        raise SpecError("no enumerated case matches --n/--families/--only; `ebm-verify list --cases` shows them")
+    verdicts, skips, seconds = [], [], {}
     bar = _progress(len(jobs), disable=args.no_progress)
     for prop, case in jobs:
         start = time.perf_counter()
-        verdicts.append(prop.check(case, args.dps))
+        outcome = prop.check(case, args.dps)
+        (skips if isinstance(outcome, Skip) else verdicts).append(outcome)
         seconds[prop.id] = seconds.get(prop.id, 0.0) + time.perf_counter() - start
         bar.update(1)
     bar.close()
-    print(format_table(summary_rows(verdicts, seconds)))
+    print(format_table(summary_rows(verdicts, seconds, skips)))
     for v in verdicts:
         if v.status != "holds":
             print(f"{v.status.upper()}: {v.proposition} on {v.case}; reproduce: {v.reproduce}")
+    for s in skips:
+        print(f"not applicable: {s.proposition} on {s.case}: {s.reason}")
     if args.json_out:
         meta = {"version": __version__, "python": platform.python_version(), "seconds": round(sum(seconds.values()), 2)}
         with open(args.json_out, "w") as fh:
-            fh.write(json_report(verdicts, meta))
+            fh.write(json_report(verdicts, meta, skips))
     return exit_code(verdicts)
 
 

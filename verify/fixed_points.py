@@ -27,7 +27,7 @@ import numpy as np
 from theory.arith import MP
 from theory.conventions import orders
 from theory.effective import kl_divergence, model_couplings
-from theory.flow import FlowState
+from theory.flow import FlowState, coupling_hessians
 
 from .linalg import norm, principal_angle_sines, right_singular, singular_values, symmetric_eigen
 from .numeric import working_precision, zero_decision
@@ -51,6 +51,7 @@ class Measurement:
     kl: object
     G_null: np.ndarray  # right singular vectors of G (columns), descending singular values
     G_right_values: list
+    coupling_hessians: np.ndarray  # (D, P, P): the Hessians of J_A
 
 
 def measure(model, target, theta_exact, dps: int) -> Measurement:
@@ -76,6 +77,7 @@ def measure(model, target, theta_exact, dps: int) -> Measurement:
             kl=kl,
             G_null=right_vectors,
             G_right_values=right_values,
+            coupling_hessians=coupling_hessians(model, theta, MP),
         )
 
 
@@ -135,7 +137,7 @@ class Classification:
             "neutral": self.neutral,
             "unstable": self.unstable,
             "neutral_directions_leave_J_invariant": self.neutral_invariant,
-            "non_invariant_neutral_directions": self.non_invariant_neutral,
+            "neutral_directions_moving_J_at_first_order": self.non_invariant_neutral,
             "lowest_inconsistent_order": self.lowest_inconsistent_order,
             "inconsistent_orders": self.inconsistent_orders,
             "residual_norm": mpmath.nstr(norm(self.low.residual), 5),
@@ -161,12 +163,35 @@ def _spectrum_decisions(low: Measurement, high: Measurement, dps: int):
     return zero, stable, sum(zero), unstable
 
 
-def _neutral_invariance(low: Measurement, high: Measurement, zero: list, dps: int):
-    """Does :math:`G` vanish on the neutral space of :math:`H`? Returns (all invariant, number not invariant).
+def _second_order_motion(meas: Measurement, idx: list, rank: int):
+    r"""Largest :math:`|P_\perp(v_a^\top\nabla^2J\,v_b)|` over a basis of the neutral space.
 
-    The number of neutral directions that move :math:`J` is the rank of :math:`G V` (``V`` an
-    orthonormal basis of the neutral space), decided from its singular values: it does not depend
-    on the basis chosen.
+    Along a curve :math:`\theta(t) = \theta^* + tv + \tfrac{t^2}{2}a` with :math:`Gv = 0`,
+    :math:`J(\theta(t)) = J^* + \tfrac{t^2}{2}(Ga + v^\top\nabla^2J\,v) + O(t^3)`: the couplings can stay put
+    to second order only if :math:`v^\top\nabla^2J\,v` lies in the range of :math:`G`
+    (:math:`P_\perp` projects onto its orthogonal complement, spanned by the left singular
+    vectors of the zero singular values).
+    """
+    with mpmath.workdps(meas.dps):
+        V = meas.eigenvectors[:, idx]
+        T = np.einsum("apq,pi,qj->aij", meas.coupling_hessians, V, V)
+        # orthonormal basis of range(G) from G G^T
+        evals, U = symmetric_eigen(meas.G @ meas.G.T)
+        order = sorted(range(len(evals)), key=lambda k: -evals[k])
+        basis = U[:, order[:rank]]
+        flat = T.reshape(T.shape[0], -1)
+        residual = flat - basis @ (basis.T @ flat)
+        return _max_abs(residual)
+
+
+def _neutral_invariance(low: Measurement, high: Measurement, zero: list, dps: int, rank):
+    """Do the neutral directions of :math:`H` leave :math:`J` invariant? Returns (invariant, number moving J at first order).
+
+    First order: the number of neutral directions that move :math:`J` is the rank of :math:`GV`
+    (``V`` an orthonormal basis of the neutral space), decided from its singular values, so it
+    does not depend on the basis. When :math:`GV = 0`, second order decides
+    (:func:`_second_order_motion`): a degenerate spurious point (e.g. ``w = 0`` with no pairwise
+    residual) has :math:`GV = 0` but directions along which :math:`J` moves quadratically.
     """
     idx = [k for k, z in enumerate(zero) if z]
     if not idx:
@@ -179,7 +204,12 @@ def _neutral_invariance(low: Measurement, high: Measurement, zero: list, dps: in
     if any(m is None for m in moving):
         return None, None
     not_invariant = sum(1 for m in moving if not m)
-    return not_invariant == 0, not_invariant
+    if not_invariant:
+        return False, not_invariant
+    if rank is None:
+        return None, 0
+    second = _decide(_second_order_motion(low, idx, rank), _second_order_motion(high, idx, rank), dps)
+    return second, 0
 
 
 def classify(model, target, theta_exact, dps: int) -> Classification:
@@ -202,7 +232,7 @@ def classify(model, target, theta_exact, dps: int) -> Classification:
     sv_zero = [_decide(a, b, dps) for a, b in zip(low.g_singular, high.g_singular)]
     rank = None if any(z is None for z in sv_zero) else sum(1 for z in sv_zero if not z)
     zero, stable, neutral, unstable = _spectrum_decisions(low, high, dps)
-    invariant, non_invariant = (None, None) if neutral is None else _neutral_invariance(low, high, zero, dps)
+    invariant, non_invariant = (None, None) if neutral is None else _neutral_invariance(low, high, zero, dps, rank)
     per_order, lowest = _inconsistent_orders(model.n, low, high, dps)
     c = Classification(
         fixed_point=fixed,

@@ -60,16 +60,17 @@ def singular_values(A: np.ndarray) -> list:
 
 
 def right_singular(A: np.ndarray) -> tuple[list, np.ndarray]:
-    r"""Singular values of ``A`` padded with zeros to ``cols``, and all right singular vectors (columns).
+    r"""Singular values of ``A`` (descending) padded with zeros to ``cols``, and all right singular vectors (columns).
 
-    The columns belonging to the zero (padded) values span :math:`\ker A` when the others are nonzero.
+    From a full SVD (not from :math:`A^\top A`, which would lose half the digits of small singular
+    values). The columns belonging to the zero (padded) values span :math:`\ker A`.
     """
     rows, cols = A.shape
-    # eigen-decomposition of A^T A gives all P right singular vectors, including the padded null space
-    evals, V = symmetric_eigen(A.T @ A)
-    svals = [mpmath.sqrt(max(e, 0)) for e in evals]
-    order = sorted(range(cols), key=lambda k: -svals[k])
-    return [svals[k] for k in order], V[:, order]
+    _, S, V = mpmath.svd_r(as_matrix(A), full_matrices=True)
+    values = [S[k] for k in range(len(S))] + [mpmath.mpf(0)] * (cols - len(S))
+    vectors = from_matrix(V).T
+    order = sorted(range(cols), key=lambda k: -values[k])
+    return [values[k] for k in order], vectors[:, order]
 
 
 def pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray:

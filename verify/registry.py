@@ -8,23 +8,36 @@ from typing import Callable
 from .cases import Case
 from .verdict import Verdict
 
-__all__ = ["Proposition", "register", "REGISTRY", "propositions", "get", "reproduce_line"]
+__all__ = ["Proposition", "Skip", "register", "REGISTRY", "propositions", "get", "reproduce_line", "find_case"]
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A case on which a proposition's hypotheses turned out not to hold (e.g. the flow has no fixed point)."""
+
+    proposition: str
+    case: str
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"proposition": self.proposition, "case": self.case, "reason": self.reason}
 
 
 @dataclass(frozen=True)
 class Proposition:
     """One proposition of THEORY.md §4.
 
-    ``check(case, dps)`` returns a :class:`~verify.verdict.Verdict`; ``applies(case)`` says whether
-    the case meets the hypotheses (a check is never run outside them).
+    ``cases(ns, families, quick)`` lists its enumerated cases; ``check(case, dps)`` returns a
+    :class:`~verify.verdict.Verdict`, or a :class:`Skip` when the case turns out to lie outside the
+    hypotheses (reported, never counted as a verdict).
     """
 
     id: str
     title: str
     statement: str  # LaTeX
     hypotheses: str
-    check: Callable[[Case, int], Verdict]
-    applies: Callable[[Case], bool]
+    check: Callable[[Case, int], "Verdict | Skip"]
+    cases: Callable[..., list[Case]]
 
 
 REGISTRY: dict[str, Proposition] = {}
@@ -55,6 +68,23 @@ def get(pid: str) -> Proposition:
     if key not in REGISTRY:
         raise SpecError(f"unknown proposition {pid!r}; known: {', '.join(p.id for p in propositions())}")
     return REGISTRY[key]
+
+
+def find_case(name: str, pids=None) -> tuple[Case, list[str]]:
+    """The enumerated case called ``name`` and the propositions that enumerate it."""
+    from theory.errors import SpecError
+
+    found, owners = None, []
+    for prop in propositions():
+        if pids and prop.id not in pids:
+            continue
+        for case in prop.cases(ns=(2, 3, 4), families=None, quick=False):
+            if case.name == name:
+                found = case
+                owners.append(prop.id)
+    if found is None:
+        raise SpecError(f"no enumerated case is called {name!r}; `ebm-verify list --cases` shows their names")
+    return found, owners
 
 
 def reproduce_line(pid: str, case: Case, dps: int) -> str:

@@ -14,11 +14,15 @@ from .verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict
 __all__ = ["summary_rows", "format_table", "json_report", "exit_code"]
 
 
-def summary_rows(verdicts: list[Verdict], seconds: dict[str, float] | None = None) -> list[dict]:
-    """Per proposition: counts of each status, the worst margin (digits) and the time spent."""
+def summary_rows(verdicts: list[Verdict], seconds: dict[str, float] | None = None, skips=()) -> list[dict]:
+    """Per proposition: counts of each status and of cases outside the hypotheses, the worst margin, the time."""
     grouped: dict[str, list[Verdict]] = defaultdict(list)
+    skipped: dict[str, int] = defaultdict(int)
     for v in verdicts:
         grouped[v.proposition].append(v)
+    for s in skips:
+        skipped[s.proposition] += 1
+        grouped.setdefault(s.proposition, [])
     rows = []
     for pid, vs in grouped.items():
         margins = [v.margin for v in vs if v.margin is not None]
@@ -28,7 +32,8 @@ def summary_rows(verdicts: list[Verdict], seconds: dict[str, float] | None = Non
                 HOLDS: sum(v.status == HOLDS for v in vs),
                 FAILS: sum(v.status == FAILS for v in vs),
                 INCONCLUSIVE: sum(v.status == INCONCLUSIVE for v in vs),
-                "worst_margin": min(margins) if margins else None,
+                "not_applicable": skipped[pid],
+                "worst_margin": round(min(margins), 2) if margins else None,
                 "seconds": (seconds or {}).get(pid),
             }
         )
@@ -37,13 +42,13 @@ def summary_rows(verdicts: list[Verdict], seconds: dict[str, float] | None = Non
 
 def format_table(rows: list[dict]) -> str:
     """A plain-text table: proposition, holds, fails, inconclusive, worst margin, time."""
-    head = f"{'proposition':<12}{'holds':>7}{'fails':>7}{'inconcl.':>10}{'worst margin':>14}{'time':>9}"
+    head = f"{'proposition':<12}{'holds':>7}{'fails':>7}{'inconcl.':>10}{'n/a':>6}{'worst margin':>14}{'time':>9}"
     lines = [head, "-" * len(head)]
     for r in rows:
         margin = "-" if r["worst_margin"] is None else f"{r['worst_margin']:.1f} dig"
         secs = "-" if r["seconds"] is None else f"{r['seconds']:.1f}s"
         lines.append(
-            f"{r['proposition']:<12}{r[HOLDS]:>7}{r[FAILS]:>7}{r[INCONCLUSIVE]:>10}{margin:>14}{secs:>9}"
+            f"{r['proposition']:<12}{r[HOLDS]:>7}{r[FAILS]:>7}{r[INCONCLUSIVE]:>10}{r['not_applicable']:>6}{margin:>14}{secs:>9}"
         )
     return "\n".join(lines)
 
@@ -57,12 +62,14 @@ def exit_code(verdicts: list[Verdict]) -> int:
     return 0
 
 
-def json_report(verdicts: list[Verdict], meta: dict) -> str:
+def json_report(verdicts: list[Verdict], meta: dict, skips=()) -> str:
     """The JSON report; everything outside ``meta`` depends only on code and inputs."""
     ordered = sorted(verdicts, key=lambda v: (v.proposition, v.case))
+    skipped = sorted(skips, key=lambda s: (s.proposition, s.case))
     doc = {
-        "summary": [{k: v for k, v in r.items() if k != "seconds"} for r in summary_rows(ordered)],
+        "summary": [{k: v for k, v in r.items() if k != "seconds"} for r in summary_rows(ordered, None, skipped)],
         "verdicts": [v.to_json() for v in ordered],
+        "not_applicable": [s.to_json() for s in skipped],
         "meta": meta,
     }
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"

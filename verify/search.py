@@ -29,7 +29,7 @@ from theory.flow import FlowState, flow_jacobian
 from .linalg import norm, pseudo_inverse_solve, symmetric_eigen
 from .numeric import working_precision
 
-__all__ = ["SearchOutcome", "integrate_flow", "newton_polish", "solve_couplings", "to_exact", "polish"]
+__all__ = ["SearchOutcome", "integrate_flow", "flow_record", "diverging", "newton_polish", "solve_couplings", "to_exact", "polish"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,17 @@ def to_exact(values) -> tuple[Fraction, ...]:
 
 
 def integrate_flow(model, target, theta0, t_max: float = 1e5, grad_tol: float = 1e-9):
-    """Float64 flow from ``theta0`` until ``‖∇ℓ‖ < grad_tol`` or ``t_max``; returns ``(theta, t, ‖∇ℓ‖)``."""
+    """Float64 flow from ``theta0`` until ``‖∇ℓ‖ < grad_tol`` or ``t_max``; returns ``(theta, t, ‖∇ℓ‖)``.
+
+    Integrates decade by decade (``t`` = 1, 10, 100, ...). Stops early when the flow runs off to
+    infinity: :func:`diverging` on the per-decade record.
+    """
+    theta, t, gn, _ = flow_record(model, target, theta0, t_max, grad_tol)
+    return theta, t, gn
+
+
+def flow_record(model, target, theta0, t_max: float = 1e5, grad_tol: float = 1e-9):
+    """As :func:`integrate_flow`, also returning the record ``[(t, ‖θ‖, ‖∇ℓ‖), ...]`` at each decade."""
     from scipy.integrate import solve_ivp
 
     m_data = target.moment_array(FLOAT64)
@@ -72,18 +82,32 @@ def integrate_flow(model, target, theta0, t_max: float = 1e5, grad_tol: float = 
         return flow_jacobian(model, th, m_data, FLOAT64)
 
     theta = np.asarray([float(v) for v in theta0], dtype=float)
-    t = 0.0
-    span = 1.0
+    t, end = 0.0, 1.0
     gn = float(np.linalg.norm(rhs(0, theta)))
+    record = [(0.0, float(np.linalg.norm(theta)), gn)]
     while gn >= grad_tol and t < t_max:
-        end = min(t + span, t_max)
+        end = min(end, t_max)
         sol = solve_ivp(rhs, (t, end), theta, method="LSODA", jac=jac, rtol=1e-10, atol=1e-12)
         theta, t = sol.y[:, -1], end
         gn = float(np.linalg.norm(rhs(t, theta)))
-        if not sol.success or not np.all(np.isfinite(theta)) or np.max(np.abs(theta)) > 1e3:
+        record.append((t, float(np.linalg.norm(theta)), gn))
+        if not sol.success or not np.all(np.isfinite(theta)) or diverging(record):
             break
-        span *= 10
-    return theta, t, gn
+        end *= 10
+    return theta, t, gn, record
+
+
+def diverging(record) -> bool:
+    r"""Does the flow run off to infinity? Over the last three decades (up to ``t >= 10^4``)
+    :math:`\|\nabla\ell\|` fell like :math:`1/t` (a factor 5 to 20 per decade) while :math:`\|\theta\|` kept
+    growing: the likelihood's supremum is approached at infinity, as :math:`\theta \sim \log t`."""
+    if len(record) < 5 or record[-1][0] < 1e4:
+        return False
+    last = record[-4:]
+    norms = [n for _, n, _ in last]
+    grads = [g for _, _, g in last]
+    falls_like_one_over_t = all(b > 0 and 5 < a / b < 20 for a, b in zip(grads, grads[1:]))
+    return falls_like_one_over_t and all(b > a for a, b in zip(norms, norms[1:]))
 
 
 def _grad_norm(model, theta, m_data):

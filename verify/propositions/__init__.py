@@ -1,3 +1,11 @@
 """One module per proposition; importing this package registers every check."""
 
-from . import e1_effective_model, e2_effective_convexity  # noqa: F401
+from . import (  # noqa: F401
+    e1_effective_model,
+    e2_effective_convexity,
+    f1_induced_dynamics,
+    f2_dichotomy,
+    f3_direct_orders,
+    s1_neutral,
+    s2_spurious,
+)

@@ -23,7 +23,7 @@ from theory.walsh import (
     walsh_hadamard,
 )
 
-from ..cases import Case
+from ..cases import Case, enumerated_cases
 from ..numeric import at_two_precisions
 from ..registry import Proposition, register, reproduce_line
 from ..verdict import Requirement, Verdict, judge
@@ -67,6 +67,6 @@ register(
         r"p\leftrightarrow J\ \text{bijective};\ \nabla\ell = G^\top r = E_D[\partial_\theta F]-E_\theta[\partial_\theta F]",
         hypotheses="any model, parameter point and strictly positive target",
         check=check_e1,
-        applies=lambda case: case.model is not None and case.params is not None and case.target is not None,
+        cases=enumerated_cases,
     )
 )

@@ -30,7 +30,7 @@ from theory.effective import (
 )
 from theory.walsh import character_table
 
-from ..cases import Case
+from ..cases import Case, enumerated_cases
 from ..numeric import at_two_precisions
 from ..registry import Proposition, register, reproduce_line
 from ..verdict import Requirement, Verdict, judge
@@ -94,6 +94,6 @@ register(
         statement=r"\nabla^2\Lambda = -C \prec 0,\quad \Lambda(J^D)-\Lambda(J) = \mathrm{KL}(p_D\,\|\,p_J)",
         hypotheses="a strictly positive target; J = J(θ) at the case's parameter point",
         check=check_e2,
-        applies=lambda case: case.model is not None and case.params is not None and case.target is not None,
+        cases=enumerated_cases,
     )
 )

@@ -1,0 +1,37 @@
+"""The fixed point a case's flow reaches, found once and shared by F2, F3 and S1 (cached per case and dps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .cases import Case
+from .fixed_points import Classification, classify
+from .search import SearchOutcome, flow_record, polish
+
+__all__ = ["Endpoint", "flow_endpoint"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the flow from the case's point ended: a classified fixed point, or why there is none."""
+
+    outcome: SearchOutcome | None
+    classification: Classification | None
+    note: str = ""
+
+
+@lru_cache(maxsize=512)
+def flow_endpoint(case: Case, dps: int, t_max: float = 1e5) -> Endpoint:
+    """Flow from ``case.params`` (float64, LSODA), Newton-polish at ``dps + 10`` and ``2·dps + 10``, classify."""
+    theta, t, gn, record = flow_record(case.model, case.target, case.params, t_max=t_max)
+    from .search import diverging
+
+    if diverging(record):
+        return Endpoint(None, None, f"the flow runs off to infinity (‖∇ℓ‖ = {gn:.1e} falling like 1/t, "
+                                    f"‖θ‖ = {record[-1][1]:.2f} growing at t = {t:.0e}): no finite fixed point")
+    found = polish(case.model, case.target, theta, dps)
+    if not found.converged:
+        return Endpoint(found, None, f"Newton from the flow's endpoint at t = {t:.0e} (‖∇ℓ‖ = {gn:.1e}) did not "
+                                     f"converge (‖∇ℓ‖ = {found.residual:.1e}); no fixed point certified")
+    return Endpoint(found, classify(case.model, case.target, found.theta, dps))

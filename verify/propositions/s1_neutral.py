@@ -1,0 +1,64 @@
+r"""S1 — stable or neutral at data-consistent points, neutral directions along the fibre.
+
+At a data-consistent endpoint: no eigenvalue of :math:`H` is positive, :math:`\ker H = \ker G`
+(dimensions and principal angles), :math:`Gv = 0` for neutral :math:`v`, and following a neutral
+direction along :math:`J^{-1}(J^D)` for a distance :math:`\ge 0.5` keeps :math:`J = J^D` to working
+precision (:mod:`verify.neutral`), at ``dps`` and at ``2·dps``.
+"""
+
+from __future__ import annotations
+
+import mpmath
+
+from ..cases import Case, fixed_point_cases
+from ..endpoints import flow_endpoint
+from ..neutral import follow_fibre
+from ..point_checks import s1_requirements
+from ..registry import Proposition, Skip, register, reproduce_line
+from ..verdict import Requirement, Verdict, judge
+
+__all__ = ["check_s1", "fibre_requirements"]
+
+FIBRE_DISTANCE = 0.5
+
+
+def fibre_requirements(model, target, theta, dps: int) -> tuple[list[Requirement], dict]:
+    """Follow the fibre at ``dps`` and ``2·dps``: |J − J^D| must stay zero, the walk must cover the distance."""
+    low = follow_fibre(model, target, theta, dps, distance=FIBRE_DISTANCE)
+    high = follow_fibre(model, target, theta, 2 * dps, distance=FIBRE_DISTANCE)
+    reqs = [
+        Requirement.zero("fibre_max_coupling_error", low.max_coupling_error, high.max_coupling_error, dps),
+        Requirement.fact("fibre_walk_completed", low.completed and high.completed, dps,
+                         low.note or high.note or f"travelled {mpmath.nstr(low.travelled, 4)} in {low.steps} steps"),
+    ]
+    evidence = {"fibre_travelled": mpmath.nstr(low.travelled, 6), "fibre_displacement": mpmath.nstr(low.displacement, 6),
+                "fibre_steps": low.steps}
+    return reqs, evidence
+
+
+def check_s1(case: Case, dps: int) -> Verdict | Skip:
+    end = flow_endpoint(case, dps)
+    if end.classification is None:
+        return Skip("S1", case.name, end.note)
+    c = end.classification
+    if c.kind != "data-consistent":
+        return Skip("S1", case.name, f"the flow's fixed point is {c.kind or 'undecided'}, not data-consistent")
+    reqs = s1_requirements(c)
+    extra = {"stable": c.stable, "neutral": c.neutral, "rank_G": c.rank_G, "P": c.P}
+    if c.neutral:
+        fibre, evidence = fibre_requirements(case.model, case.target, c.theta, dps)
+        reqs += fibre
+        extra.update(evidence)
+    return judge("S1", case.name, reqs, dps, reproduce_line("S1", case, dps), extra=extra)
+
+
+register(
+    Proposition(
+        id="S1",
+        title="data-consistent points are stable or neutral; neutral directions leave J invariant",
+        statement=r"r = 0 \Rightarrow H = -G^\top C G \preceq 0,\ \ker H = \ker G,\ J(\theta) = J^D \text{ along } \ker G",
+        hypotheses="a data-consistent fixed point (the endpoint of the case's flow)",
+        check=check_s1,
+        cases=fixed_point_cases,
+    )
+)

@@ -1,0 +1,116 @@
+r"""S2 — spurious points: the closed-form spectra of :mod:`verify.spurious`, checked.
+
+* ``product`` with :math:`u_A = v_A = 0` on pairs containing spin 1: eigenvalues :math:`\pm r_A` appear in
+  :math:`\mathrm{spec}\,H` and the unstable count is the number of nonzero :math:`r_A`;
+* paramagnetic ``rbm`` (spin, :math:`b = 0`): the whole spectrum
+  :math:`\{-(1-m_i^2)\}\cup\{0\}^M\cup\mathrm{spec}(\hat C)^{\times M}`;
+* paramagnetic ``mlp`` (tanh): a spurious fixed point with :math:`\operatorname{rank}G < D`;
+* dead hidden unit: :math:`\{0\}\cup\mathrm{spec}(R)` appear;
+* degenerate paramagnetic point on a pure 3-body target: neutral directions that are *not*
+  effective-model invariant are detected as such.
+"""
+
+from __future__ import annotations
+
+import mpmath
+
+from theory.models import MLP, RBM
+from theory.targets import from_couplings
+
+from ..cases import Case, parse_target
+from ..fixed_points import classify
+from ..numeric import zero_decision
+from ..registry import Proposition, Skip, register, reproduce_line
+from ..spurious import dead_unit, default_switched_off, paramagnetic, product_switched_off
+from ..verdict import Requirement, Verdict, judge
+
+__all__ = ["spurious_cases", "check_s2", "spectrum_match"]
+
+
+def spurious_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case]:
+    seeds = (1,) if quick else (1, 2, 3)
+    out = []
+    for n in ns:
+        targets = [(f"random-couplings-s{s}", parse_target({"named": "random-couplings", "seed": s}, n)) for s in seeds]
+        targets.append(("pairwise-s1", parse_target({"named": "pairwise", "seed": 1}, n)))
+        for ttag, target in targets:
+            if not families or "product" in families:
+                out.append(Case(f"s2/product-off-n{n}/{ttag}", None, None, target, {"construction": "product-off"}))
+            if not families or "rbm" in families:
+                for M in (1, 2, 3):
+                    out.append(Case(f"s2/rbm-paramagnetic-n{n}-m{M}/{ttag}", RBM(n, M), None, target,
+                                    {"construction": "paramagnetic"}))
+            if not families or "mlp" in families:
+                out.append(Case(f"s2/mlp-paramagnetic-n{n}-m2-tanh/{ttag}", MLP(n, 2, "tanh"), None, target,
+                                {"construction": "paramagnetic"}))
+        if n == 3 and (not families or "rbm" in families):
+            out.append(Case("s2/rbm-paramagnetic-n3-m2/pure-3-body", RBM(3, 2), None,
+                            from_couplings({"1,2,3": "0.8"}, 3), {"construction": "degenerate"}))
+        if n == 4 and (not families or "rbm" in families):
+            for ttag, spec in (("pairwise-s1", {"named": "pairwise", "seed": 1}),
+                               ("random-couplings-s2", {"named": "random-couplings", "seed": 2})):
+                out.append(Case(f"s2/rbm-dead-unit-n4-m2/{ttag}", RBM(4, 2), None, parse_target(spec, 4),
+                                {"construction": "dead-unit"}))
+    return out
+
+
+def spectrum_match(predicted, eigenvalues):
+    """Largest distance from a predicted eigenvalue to its nearest unused computed one (greedy matching)."""
+    pool = list(eigenvalues)
+    worst = mpmath.mpf(0)
+    for p in predicted:
+        k = min(range(len(pool)), key=lambda i: abs(pool[i] - p))
+        worst = max(worst, abs(pool[k] - p))
+        pool.pop(k)
+    return worst
+
+
+def _construct(case: Case, dps: int):
+    kind = case.meta["construction"]
+    n = case.target.n
+    if kind == "product-off":
+        return product_switched_off(n, case.target, default_switched_off(n), dps)
+    if kind in ("paramagnetic", "degenerate"):
+        return paramagnetic(case.model, case.target, dps)
+    return dead_unit(n, case.model.M, case.target, dps, seed=1)
+
+
+def check_s2(case: Case, dps: int) -> Verdict | Skip:
+    point = _construct(case, dps)
+    if point is None:
+        return Skip("S2", case.name, "the smaller RBM's flow reached no fixed point to add a dead unit to")
+    c = classify(point.model, case.target, point.theta, dps)
+    reqs = [Requirement.zero("gradient_norm", c.low.gradient_norm, c.high.gradient_norm, dps)]
+    kind = case.meta["construction"]
+    if point.predicted_eigenvalues:
+        match_low = spectrum_match(point.predicted_eigenvalues, c.low.eigenvalues)
+        match_high = spectrum_match(point.predicted_eigenvalues, c.high.eigenvalues)
+        reqs.append(Requirement.zero("predicted_eigenvalues_present", match_low, match_high, dps))
+        positive = [zero_decision(p, p, dps).is_zero is False and p > 0 for p in point.predicted_eigenvalues]
+        if kind in ("paramagnetic", "product-off"):
+            expected = sum(positive)
+            reqs.append(Requirement.fact("unstable_count_as_predicted", None if c.unstable is None else c.unstable == expected,
+                                         dps, f"unstable = {c.unstable}, predicted {expected}"))
+    if kind == "degenerate":
+        reqs.append(Requirement.fact("non_invariant_neutral_directions_detected",
+                                     None if c.neutral_invariant is None else (c.neutral and c.neutral_invariant is False),
+                                     dps, f"neutral = {c.neutral}, invariant = {c.neutral_invariant}"))
+    if c.kind == "spurious" and c.P >= c.D:
+        reqs.append(Requirement.zero("sigma_D_of_G", c.low.g_singular[c.D - 1], c.high.g_singular[c.D - 1], dps))
+    extra = {"construction": point.description, "kind": c.kind, "stable": c.stable, "neutral": c.neutral,
+             "unstable": c.unstable, "neutral_directions_leave_J_invariant": c.neutral_invariant,
+             "lowest_inconsistent_order": c.lowest_inconsistent_order,
+             "predicted_eigenvalues": [mpmath.nstr(p, 12) for p in point.predicted_eigenvalues]}
+    return judge("S2", case.name, reqs, dps, reproduce_line("S2", case, dps), extra=extra)
+
+
+register(
+    Proposition(
+        id="S2",
+        title="spurious points: closed-form spectra (±r_A, paramagnetic, dead unit), degenerate directions",
+        statement=r"r \ne 0:\ H = \sum_A r_A\nabla^2 J_A - G^\top C G \text{ may have } \lambda > 0",
+        hypotheses="constructed spurious points with closed-form predictions",
+        check=check_s2,
+        cases=spurious_cases,
+    )
+)
