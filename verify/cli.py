@@ -51,6 +51,19 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--cases", action="store_true")
     ls.add_argument("--n", type=_int_list, default=(2, 3))
 
+    cl = sub.add_parser("classify", help="classify the case's parameter point (fixed point? which kind? spectrum of H)")
+    cl.add_argument("case_file")
+    cl.add_argument("--dps", type=int, default=50)
+    cl.add_argument("--polish", action="store_true", help="first move to the fixed point Newton finds from the point")
+    cl.add_argument("--follow-fibre", action="store_true", help="at a data-consistent point, walk along a neutral direction")
+
+    fp = sub.add_parser("fixed-points", help="search fixed points from seeded starts, classify and merge them")
+    fp.add_argument("case_file")
+    fp.add_argument("--seeds", type=int, default=5)
+    fp.add_argument("--dps", type=int, default=50)
+    fp.add_argument("--scale", type=float, default=0.5, help="scale of the seeded random starts")
+    fp.add_argument("--t-max", type=float, default=1e5, help="longest flow time before Newton")
+
     cp = sub.add_parser("couplings", help="effective couplings, moments and log Z of a case")
     cp.add_argument("case_file")
     cp.add_argument("--dps", type=int, default=50)
@@ -63,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("default")
     warnings.formatwarning = lambda msg, *a, **k: f"warning: {msg}\n"
     try:
-        return {"run": _run, "list": _list, "couplings": _couplings}[args.verb](args)
+        verbs = {"run": _run, "list": _list, "couplings": _couplings, "classify": _classify, "fixed-points": _fixed_points}
+        return verbs[args.verb](args)
     except SpecError as err:
         print(f"ebm-verify: error: {err}", file=sys.stderr)
         return 2
@@ -77,6 +91,23 @@ def _couplings(args) -> int:
 
     doc = couplings_document(args.case_file, args.dps, args.gauge)
     print(json.dumps(doc, indent=2))
+    return 0
+
+
+def _classify(args) -> int:
+    from .commands import classify_document
+
+    print(json.dumps(classify_document(args.case_file, args.dps, args.polish, args.follow_fibre), indent=2))
+    return 0
+
+
+def _fixed_points(args) -> int:
+    from .commands import fixed_points_document
+
+    if args.seeds < 0:
+        raise SpecError(f"--seeds must be >= 0, got {args.seeds}")
+    docs = fixed_points_document(args.case_file, args.seeds, args.dps, args.scale, args.t_max, progress=True)
+    print(json.dumps(docs, indent=2))
     return 0
 
 

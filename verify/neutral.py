@@ -19,7 +19,7 @@ import numpy as np
 from theory.arith import MP
 from theory.effective import jacobian, model_couplings
 
-from .linalg import norm, pseudo_inverse_solve, right_singular
+from .linalg import as_matrix, norm, pseudo_inverse_solve, right_singular
 from .numeric import working_precision, zero_threshold
 
 __all__ = ["FibrePath", "follow_fibre"]
@@ -38,6 +38,32 @@ class FibrePath:
     note: str = ""
 
 
+def _full_row_rank_solve(G: np.ndarray, b: np.ndarray):
+    r""":math:`(GG^\top)^{-1} b` when :math:`G` has full row rank (Cholesky), else ``None``."""
+    try:
+        x = mpmath.cholesky_solve(as_matrix(G @ G.T), as_matrix(b))
+    except (ZeroDivisionError, ValueError):
+        return None
+    return np.array([x[i] for i in range(x.rows)], dtype=object)
+
+
+def _min_norm_step(G: np.ndarray, res: np.ndarray, dps: int) -> np.ndarray:
+    r"""Minimal-norm :math:`\delta` with :math:`G\delta = -\text{res}`: :math:`-G^\top(GG^\top)^{-1}\text{res}`, or :math:`-G^+\text{res}`."""
+    y = _full_row_rank_solve(G, res)
+    if y is not None:
+        return -(G.T @ y)
+    return -pseudo_inverse_solve(G, res, mpmath.mpf(10) ** (-(dps // 4)))
+
+
+def _tangent(G: np.ndarray, v: np.ndarray, dps: int) -> np.ndarray:
+    r"""Projection of ``v`` onto :math:`\ker G` (:math:`v - G^\top(GG^\top)^{-1}Gv`, or through the SVD)."""
+    y = _full_row_rank_solve(G, G @ v)
+    if y is not None:
+        return v - G.T @ y
+    basis = _kernel_basis(G, dps)
+    return basis @ (basis.T @ v)
+
+
 def _kernel_basis(G: np.ndarray, dps: int) -> np.ndarray:
     values, vectors = right_singular(G)
     small = zero_threshold(dps)
@@ -46,12 +72,11 @@ def _kernel_basis(G: np.ndarray, dps: int) -> np.ndarray:
 
 def _project(model, theta, J_data, dps: int, max_iter: int = 30):
     goal = mpmath.mpf(10) ** (-(dps - 8))
-    cutoff = mpmath.mpf(10) ** (-(dps // 4))
     for _ in range(max_iter):
         res = model_couplings(model, theta, MP) - J_data
         if norm(res) <= goal:
             return theta, norm(res), True
-        theta = theta - pseudo_inverse_solve(jacobian(model, theta, MP), res, cutoff)
+        theta = theta + _min_norm_step(jacobian(model, theta, MP), res, dps)
     res = model_couplings(model, theta, MP) - J_data
     return theta, norm(res), norm(res) <= goal
 
@@ -81,9 +106,8 @@ def follow_fibre(model, target, theta_exact, dps: int, step: float = 0.05, dista
             theta = new
             k += 1
             nsteps = k
-            basis = _kernel_basis(jacobian(model, theta, MP), dps)
-            if basis.shape[1] == 0:
-                return FibrePath(dps, k + 1, travelled, norm(theta - start), worst, False, "rank of G changed along the path")
-            projected = basis @ (basis.T @ direction)
+            projected = _tangent(jacobian(model, theta, MP), direction, dps)
+            if norm(projected) <= zero_threshold(dps):
+                return FibrePath(dps, k, travelled, norm(theta - start), worst, False, "ker G collapsed along the path")
             direction = projected / norm(projected)
         return FibrePath(dps, nsteps, travelled, norm(theta - start), worst, bool(travelled >= distance))

@@ -69,3 +69,44 @@ def test_unknown_proposition_and_list():
     assert code == 2 and "unknown proposition 'Z9'" in err
     code, out, _ = run_cli("list")
     assert code == 0 and out.startswith("E1")
+
+
+def test_classify_prints_the_documented_fields(tmp_path):
+    from verify.spurious import product_switched_off
+    from theory.targets import named
+
+    target = named("random-couplings", 3, seed=2)
+    point = product_switched_off(3, target, [(1, 2)], 20)
+    case = {"model": point.model.spec(), "params": point.model.params_to_json([str(q) for q in point.theta]),
+            "target": {"named": "random-couplings", "seed": 2}}
+    p = tmp_path / "spurious.json"
+    p.write_text(json.dumps(case))
+    code, out, err = run_cli("classify", str(p), "--dps", "20")
+    assert code == 0, err
+    doc = json.loads(out)
+    for key in ("fixed_point", "gradient_norm", "kind", "rank_G", "D", "P", "eigenvalues", "stable", "neutral",
+                "unstable", "neutral_directions_leave_J_invariant", "lowest_inconsistent_order", "dps",
+                "confirmed_at_dps", "verdict"):
+        assert key in doc
+    assert doc["kind"] == "spurious" and doc["unstable"] == 1 and doc["lowest_inconsistent_order"] == 2
+    assert doc["dps"] == 20 and doc["confirmed_at_dps"] == 40 and doc["verdict"] == "holds"
+    assert [float(e) for e in doc["eigenvalues"]] == sorted(float(e) for e in doc["eigenvalues"])
+
+
+def test_classify_refuses_a_case_without_params(tmp_path):
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"model": {"family": "gim", "n": 2}, "target": {"named": "parity"}}))
+    code, _, err = run_cli("classify", str(p))
+    assert code == 2 and "needs 'params'" in err
+
+
+def test_fixed_points_lists_merged_points(tmp_path):
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps({"model": {"family": "gim", "n": 3, "max_order": 2},
+                             "target": {"named": "random-couplings", "seed": 1}}))
+    code, out, err = run_cli("fixed-points", str(p), "--seeds", "3", "--dps", "20")
+    assert code == 0, err
+    docs = json.loads(out)
+    # the truncated gim has a concave objective: one fixed point, reached from every start
+    assert len(docs) == 1 and docs[0]["kind"] == "spurious" and len(docs[0]["found_from"]) == 3
+    assert "params" in docs[0]
