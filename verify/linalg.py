@@ -66,9 +66,14 @@ def right_singular(A: np.ndarray) -> tuple[list, np.ndarray]:
     values). The columns belonging to the zero (padded) values span :math:`\ker A`.
     """
     rows, cols = A.shape
-    _, S, V = mpmath.svd_r(as_matrix(A), full_matrices=True)
+    if rows >= cols:
+        _, S, V = mpmath.svd_r(as_matrix(A), full_matrices=False)
+        vectors = from_matrix(V).T
+    else:
+        # the right singular vectors of A are the left ones of A^T, completed to a basis of R^cols
+        U, S, _ = mpmath.svd_r(as_matrix(A.T), full_matrices=True)
+        vectors = from_matrix(U)
     values = [S[k] for k in range(len(S))] + [mpmath.mpf(0)] * (cols - len(S))
-    vectors = from_matrix(V).T
     order = sorted(range(cols), key=lambda k: -values[k])
     return [values[k] for k in order], vectors[:, order]
 

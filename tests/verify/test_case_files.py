@@ -7,7 +7,8 @@ from fractions import Fraction
 import pytest
 
 from theory.errors import SpecError
-from verify.cases import case_from_dict, enumerated_cases, find_case, load_case
+from verify.cases import case_from_dict, enumerated_cases, load_case
+from verify.registry import find_case
 from verify.numeric import check_precision
 
 
@@ -70,6 +71,7 @@ def test_enumerated_cases_have_unique_names_and_can_be_found():
     names = [c.name for c in cases]
     assert len(names) == len(set(names))
     assert {c.model.family for c in cases} == {"gim", "rbm", "mlp", "product", "custom"}
-    assert find_case(names[5]) == cases[5]
+    assert find_case(names[5])[0] == cases[5]
+    assert set(find_case(names[5])[1]) == {"E1", "E2", "F1"}
     with pytest.raises(SpecError, match="no enumerated case"):
         find_case("nope")
