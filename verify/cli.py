@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--families", type=_words, default=None, help="model families, e.g. rbm,gim")
     run.add_argument("--case", default=None, help="run one enumerated case by name")
     run.add_argument("--dps", type=int, default=50, help="working precision in decimal digits (default 50)")
+    run.add_argument("--jobs", type=int, default=None, help="worker processes (default: the number of CPUs)")
     run.add_argument("--json", dest="json_out", default=None, help="write the JSON report to this file")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -125,7 +126,7 @@ def _list(args) -> int:
 
 
 def _run(args) -> int:
-    from .registry import Skip, find_case, get, propositions
+    from .registry import find_case, get, propositions
     from .report import exit_code, format_table, json_report, summary_rows
 
     props = [get(pid) for pid in args.only] if args.only else propositions()
@@ -136,15 +137,9 @@ def _run(args) -> int:
         jobs = [(p, c) for p in props for c in p.cases(ns=args.n, families=args.families, quick=args.quick)]
     if not jobs:
         raise SpecError("no enumerated case matches --n/--families/--only; `ebm-verify list --cases` shows them")
-    verdicts, skips, seconds = [], [], {}
-    bar = _progress(len(jobs), disable=args.no_progress)
-    for prop, case in jobs:
-        start = time.perf_counter()
-        outcome = prop.check(case, args.dps)
-        (skips if isinstance(outcome, Skip) else verdicts).append(outcome)
-        seconds[prop.id] = seconds.get(prop.id, 0.0) + time.perf_counter() - start
-        bar.update(1)
-    bar.close()
+    from .runner import run_jobs
+
+    verdicts, skips, seconds = run_jobs(jobs, args.dps, args.jobs, progress=not args.no_progress)
     print(format_table(summary_rows(verdicts, seconds, skips)))
     for v in verdicts:
         if v.status != "holds":
@@ -156,9 +151,3 @@ def _run(args) -> int:
         with open(args.json_out, "w") as fh:
             fh.write(json_report(verdicts, meta, skips))
     return exit_code(verdicts)
-
-
-def _progress(total: int, disable: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="checking", unit="check", disable=disable, file=sys.stderr, leave=False)

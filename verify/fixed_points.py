@@ -174,11 +174,9 @@ def _second_order_motion(meas: Measurement, idx: list, rank: int):
     """
     with mpmath.workdps(meas.dps):
         V = meas.eigenvectors[:, idx]
-        T = np.einsum("apq,pi,qj->aij", meas.coupling_hessians, V, V)
-        # orthonormal basis of range(G) from G G^T
-        evals, U = symmetric_eigen(meas.G @ meas.G.T)
-        order = sorted(range(len(evals)), key=lambda k: -evals[k])
-        basis = U[:, order[:rank]]
+        T = np.matmul(np.matmul(V.T, meas.coupling_hessians), V)  # (D, k, k)
+        # orthonormal basis of range(G): u_k = G v_k / sigma_k over the nonzero singular values
+        basis = (meas.G @ meas.G_null[:, :rank]) / np.array(meas.G_right_values[:rank], dtype=object)[None, :]
         flat = T.reshape(T.shape[0], -1)
         residual = flat - basis @ (basis.T @ flat)
         return _max_abs(residual)

@@ -44,7 +44,7 @@ import numpy as np
 
 from theory.arith import MP
 from theory.conventions import subset_index, subsets
-from theory.effective import covariance, moments, moments_by_mask, probabilities
+from theory.effective import concave_objective, covariance, moments, moments_by_mask, probabilities
 from theory.models import RBM, Product
 
 
@@ -67,8 +67,9 @@ class SpuriousPoint:
 def maxent_on_support(n: int, support: list, m_data, dps: int, max_iter: int = 100):
     r"""Couplings :math:`J` supported on ``support`` (canonical indices) with :math:`m_A(J) = m^D_A` there.
 
-    Newton on the concave :math:`\Lambda` restricted to the support:
-    :math:`J_S \leftarrow J_S + C_{SS}^{-1}(m^D_S - m_S(J))`. Call inside ``working_precision``.
+    Damped Newton on the concave :math:`\Lambda` restricted to the support:
+    :math:`J_S \leftarrow J_S + t\,C_{SS}^{-1}(m^D_S - m_S(J))`, halving ``t`` until :math:`\Lambda` increases.
+    Call inside ``working_precision``.
     """
     D = 2**n - 1
     J = MP.zeros(D)
@@ -81,9 +82,16 @@ def maxent_on_support(n: int, support: list, m_data, dps: int, max_iter: int = 1
         if max(abs(v) for v in res) < goal:
             break
         C = covariance(mbm, n)[np.ix_(support, support)]
-        step = mpmath.lu_solve(mpmath.matrix(C.tolist()), mpmath.matrix(list(res)))
+        step = mpmath.cholesky_solve(mpmath.matrix(C.tolist()), mpmath.matrix(list(res)))
+        delta = MP.zeros(D)
         for j, k in enumerate(support):
-            J[k] += step[j]
+            delta[k] = step[j]
+        # damped: halve until the concave objective increases (Newton from J = 0 can overshoot)
+        current = concave_objective(J, m_data, n, MP)
+        t = mpmath.mpf(1)
+        while t > mpmath.mpf(2) ** -60 and not concave_objective(J + delta * t, m_data, n, MP) > current:
+            t /= 2
+        J = J + delta * t
     return J
 
 

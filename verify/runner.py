@@ -1,0 +1,71 @@
+"""Running proposition checks on cases, in this process or in worker processes.
+
+Jobs are grouped by case, so that the propositions sharing a case's fixed point (F2, F3, S1)
+find it once in the same worker (:func:`verify.endpoints.flow_endpoint` caches it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+
+from .registry import Skip
+
+__all__ = ["run_jobs"]
+
+_GROUPS: list = []
+
+
+def _group(jobs):
+    groups: dict[str, list] = {}
+    cases = {}
+    for prop, case in jobs:
+        groups.setdefault(case.name, []).append(prop)
+        cases[case.name] = case
+    return [(cases[name], props) for name, props in groups.items()]
+
+
+def _run_group(index: int, dps: int):
+    case, props = _GROUPS[index]
+    out = []
+    for prop in props:
+        start = time.perf_counter()
+        outcome = prop.check(case, dps)
+        out.append((prop.id, outcome, time.perf_counter() - start))
+    return out
+
+
+def run_jobs(jobs, dps: int, workers: int | None = None, progress: bool = True):
+    """Run ``(proposition, case)`` jobs; returns ``(verdicts, skips, seconds per proposition)``."""
+    from tqdm import tqdm
+
+    global _GROUPS
+    _GROUPS = _group(jobs)
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(jobs), desc="checking", unit="check", disable=not progress, file=sys.stderr, leave=False)
+    results = []
+    if workers <= 1 or len(_GROUPS) <= 1:
+        for k in range(len(_GROUPS)):
+            part = _run_group(k, dps)
+            results.extend(part)
+            bar.update(len(part))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            futures = [pool.submit(_run_group, k, dps) for k in range(len(_GROUPS))]
+            for fut in as_completed(futures):
+                part = fut.result()
+                results.extend(part)
+                bar.update(len(part))
+    bar.close()
+    verdicts, skips, seconds = [], [], {}
+    for pid, outcome, secs in results:
+        (skips if isinstance(outcome, Skip) else verdicts).append(outcome)
+        seconds[pid] = seconds.get(pid, 0.0) + secs
+    order = {id(o): k for k, (_, o, _) in enumerate(results)}
+    verdicts.sort(key=lambda v: (v.proposition, v.case))
+    skips.sort(key=lambda s: (s.proposition, s.case))
+    del order
+    return verdicts, skips, seconds
