@@ -22,6 +22,7 @@ import numpy as np
 
 from .arith import Arith
 from .effective import covariance, jacobian, model_probabilities, moments, moments_by_mask
+from .fixedpoint import matmul
 from .walsh import from_canonical, inverse_walsh_hadamard, spin_couplings
 
 __all__ = [
@@ -67,7 +68,7 @@ class FlowState:
 
     def hessian(self) -> np.ndarray:
         """:math:`H = \\sum_A r_A\\nabla^2J_A - G^\\top C G`."""
-        return curvature_term(self.model, self.theta, self.r, self.arith) - self.G.T @ self.C @ self.G
+        return curvature_term(self.model, self.theta, self.r, self.arith) - matmul(matmul(self.G.T, self.C), self.G)
 
 
 def flow_state(model, theta, m_data, arith) -> FlowState:
@@ -77,7 +78,7 @@ def flow_state(model, theta, m_data, arith) -> FlowState:
 
 def induced_kernel(G: np.ndarray) -> np.ndarray:
     r"""Kernel of the induced flow :math:`\dot J = K r`, :math:`K = GG^\top \succeq 0`."""
-    return G @ G.T
+    return matmul(G, G.T)
 
 
 def coupling_hessians(model, theta: np.ndarray, arith: Arith) -> np.ndarray:
@@ -89,7 +90,9 @@ def curvature_term(model, theta: np.ndarray, r: np.ndarray, arith: Arith) -> np.
     r""":math:`\sum_A r_A\nabla^2J_A = \sum_s w(s)\,\partial^2F_\theta(s)` with :math:`w = 2^{-N}\sum_A r_A\chi_A`."""
     zero = r[0] * 0
     weights = inverse_walsh_hadamard(from_canonical(r, model.n, empty=zero))
-    return np.tensordot(weights, model.energy_hessian(theta, arith), axes=(0, 0))
+    d2F = model.energy_hessian(theta, arith)
+    P = d2F.shape[1]
+    return matmul(weights[None, :], d2F.reshape(d2F.shape[0], P * P)).reshape(P, P)
 
 
 def flow_jacobian(model, theta: np.ndarray, m_data: np.ndarray, arith: Arith) -> np.ndarray:

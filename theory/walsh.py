@@ -21,11 +21,10 @@ axis has length ``2^N`` and is indexed by configurations or by subset masks
 
 from __future__ import annotations
 
-import mpmath
 import numpy as np
-from mpmath.libmp import from_man_exp
 
 from .conventions import canonical_masks, subset_mask
+from .fixedpoint import from_fixed, is_mpf_array, to_fixed
 
 __all__ = [
     "character",
@@ -93,53 +92,26 @@ def walsh_hadamard(values: np.ndarray) -> np.ndarray:
 
     mpmath arrays go through :func:`_fixed_point_walsh_hadamard` (exact integer butterfly).
     """
-    if _is_mpf_array(values):
+    if is_mpf_array(values):
         return _fixed_point_walsh_hadamard(values)
     return _butterfly(values, lambda lo, hi: (lo + hi, lo - hi))
 
 
 def _normalised_walsh_hadamard(values: np.ndarray) -> np.ndarray:
     """:math:`2^{-N}` times :func:`walsh_hadamard` (for mpf the factor is an exact exponent shift)."""
-    if _is_mpf_array(values):
+    if is_mpf_array(values):
         return _fixed_point_walsh_hadamard(values, extra_exponent=-_nbits(values.shape[0]))
     return _divide(walsh_hadamard(values), values.shape[0])
 
 
-def _is_mpf_array(a) -> bool:
-    if not isinstance(a, np.ndarray) or a.dtype != object or a.size == 0:
-        return False
-    return all(isinstance(v, mpmath.mpf) for v in a.reshape(-1))
-
-
 def _fixed_point_walsh_hadamard(values: np.ndarray, extra_exponent: int = 0) -> np.ndarray:
-    r"""Walsh–Hadamard transform of ``mpf`` values through exact integer arithmetic.
-
-    Every input is put on the grid :math:`2^{-k}\mathbb Z` with :math:`k` = working precision + ``N`` + 16
-    guard bits below the largest input exponent (a rounding of at most one grid unit, far below
-    the input's own rounding), the butterfly then adds integers exactly, and each output is
-    rounded once to the working precision (after multiplying by :math:`2^{\text{extra\_exponent}}`,
-    exactly). The result is at least as accurate as the ``mpf``
-    butterfly (whose every addition rounds) and an order of magnitude faster.
-    """
-    flat = values.reshape(-1)
-    parts = [v._mpf_ for v in flat]
-    top = max((exp + bc for _, man, exp, bc in parts if man), default=None)
-    if top is None:
-        return values.copy()
-    nbits = _nbits(values.shape[0])
-    shift = mpmath.mp.prec + nbits + 16 - top
-    ints = np.empty(flat.shape, dtype=object)
-    for k, (sign, man, exp, _) in enumerate(parts):
-        e = exp + shift
-        q = int(man) << e if e >= 0 else int(man) >> -e
-        ints[k] = -q if sign else q
-    summed = _butterfly(ints.reshape(values.shape), lambda lo, hi: (lo + hi, lo - hi)).reshape(-1)
-    prec = mpmath.mp.prec
-    make = mpmath.mp.make_mpf
-    out = np.empty(flat.shape, dtype=object)
-    for k, q in enumerate(summed):
-        out[k] = make(from_man_exp(q, extra_exponent - shift, prec, "n"))
-    return out.reshape(values.shape)
+    r"""Walsh–Hadamard transform of ``mpf`` values through exact integer arithmetic
+    (:mod:`theory.fixedpoint`): the inputs go on a common grid ``N`` bits finer than usual, the
+    butterfly adds integers exactly, and each output is rounded once after multiplying by
+    :math:`2^{\text{extra\_exponent}}` (exactly)."""
+    ints, shift = to_fixed(values, extra_bits=_nbits(values.shape[0]))
+    summed = _butterfly(ints, lambda lo, hi: (lo + hi, lo - hi))
+    return from_fixed(summed, shift - extra_exponent)
 
 
 def inverse_walsh_hadamard(values: np.ndarray) -> np.ndarray:
