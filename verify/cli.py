@@ -65,6 +65,33 @@ def _parser() -> argparse.ArgumentParser:
     fp.add_argument("--scale", type=float, default=0.5, help="scale of the seeded random starts")
     fp.add_argument("--t-max", type=float, default=1e5, help="longest flow time before Newton")
 
+    fl = sub.add_parser("flow", help="integrate the flow and report per-order learning times (H2)")
+    fl.add_argument("case_file")
+    fl.add_argument("--t-max", type=float, default=1e6)
+    fl.add_argument("--metric", default="moment", help="coupling, coupling-boolean, moment, connected, maxent or all")
+    fl.add_argument("--threshold", type=float, default=0.2)
+    fl.add_argument("--plot", default=None, help="write the per-order errors to this PNG")
+    fl.add_argument("--eps", type=float, default=1e-2, help="weight scale of the start when the case has no params")
+    fl.add_argument("--seed", type=int, default=0)
+
+    sw = sub.add_parser("sweep", help="H2/H3 over the enumerated sweep, resumable (results appended to --store)")
+    sw.add_argument("--quick", action="store_true")
+    sw.add_argument("--n", type=_int_list, default=(3, 4))
+    sw.add_argument("--store", default="sweep.jsonl", help="JSON-lines store; a rerun skips the cases in it")
+    sw.add_argument("--jobs", type=int, default=None)
+    sw.add_argument("--dps", type=int, default=30, help="precision of the endpoint classification")
+    sw.add_argument("--case", default=None, help="run one sweep case by id and print its record")
+    sw.add_argument("--json", dest="json_out", default=None, help="write the summary to this file")
+    sw.add_argument("--plot", default=None, help="learning times per order across the sweep (PNG)")
+    sw.add_argument("--metric", default="moment", help="metric of the printed summary and the plot")
+    sw.add_argument("--threshold", type=float, default=0.2)
+    sw.add_argument("--no-progress", action="store_true")
+
+    sc = sub.add_parser("scaling", help="H1: per-order slopes of J, G and K as the weights shrink")
+    sc.add_argument("case_file")
+    sc.add_argument("--uniform", action="store_true", help="scale every parameter (the product contrast)")
+    sc.add_argument("--plot", default=None)
+
     cp = sub.add_parser("couplings", help="effective couplings, moments and log Z of a case")
     cp.add_argument("case_file")
     cp.add_argument("--dps", type=int, default=50)
@@ -77,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("default")
     warnings.formatwarning = lambda msg, *a, **k: f"warning: {msg}\n"
     try:
-        verbs = {"run": _run, "list": _list, "couplings": _couplings, "classify": _classify, "fixed-points": _fixed_points}
+        verbs = {"run": _run, "list": _list, "couplings": _couplings, "classify": _classify,
+                 "fixed-points": _fixed_points, "flow": _flow, "sweep": _sweep, "scaling": _scaling}
         return verbs[args.verb](args)
     except SpecError as err:
         print(f"ebm-verify: error: {err}", file=sys.stderr)
@@ -112,6 +140,58 @@ def _fixed_points(args) -> int:
     return 0
 
 
+def _flow(args) -> int:
+    from .commands import flow_document
+
+    doc = flow_document(args.case_file, args.t_max, args.metric, args.threshold, args.plot, args.eps, args.seed)
+    print(json.dumps(doc, indent=2))
+    return 0
+
+
+def _scaling(args) -> int:
+    from .commands import scaling_document
+
+    print(json.dumps(scaling_document(args.case_file, args.plot, args.uniform), indent=2))
+    return 0
+
+
+def _sweep(args) -> int:
+    from .sweep import THRESHOLDS, run_case, run_sweep, summarize, sweep_cases
+
+    cases = sweep_cases(ns=args.n, quick=args.quick)
+    if args.case:
+        match = [c for c in cases + sweep_cases(ns=(3, 4)) if c.id == args.case]
+        if not match:
+            raise SpecError(f"no sweep case is called {args.case!r}; see the ids in the store or the summary")
+        print(json.dumps(run_case(match[0], args.dps), indent=2))
+        return 0
+    key = f"{args.metric}@{args.threshold}"
+    if args.threshold not in THRESHOLDS:
+        raise SpecError(f"--threshold must be one of {THRESHOLDS} (the thresholds a sweep records)")
+    records = run_sweep(cases, args.store, args.jobs, args.dps, progress=not args.no_progress)
+    summary = summarize(records)
+    if key not in summary["H2"]:
+        raise SpecError(f"unknown metric {args.metric!r}")
+    row = summary["H2"][key]
+    print(f"H2 ({key}): {row['ordered']} of {row['cases']} cases have t_1 <= ... <= t_N")
+    for k, v in summary["H2"].items():
+        if k.endswith(f"@{args.threshold}"):
+            print(f"  {k:<26} {v['ordered']:>4} / {v['cases']:<4} delay slopes vs log10(1/eps): "
+                  + ", ".join(f"{d} {s['mean_slope']:.2f}" for d, s in v["delay_slope_vs_log_inv_eps"].items()))
+    print(f"H3 endpoints: {summary['H3']['endpoint_kinds']}; order 1 matched at "
+          f"{summary['H3']['order_1_matched']} of {summary['H3']['fixed_point_endpoints']} fixed points, order 2 at "
+          f"{summary['H3']['order_2_matched']}; low-order spurious without an unstable direction: "
+          f"{summary['H3']['low_order_spurious_without_unstable_direction'] or 'none'}")
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump(summary, fh, indent=2)
+    if args.plot:
+        from .plots import plot_learning_times
+
+        plot_learning_times(list(records.values()), args.metric, args.threshold, args.plot)
+    return 1 if summary["H3"]["low_order_spurious_without_unstable_direction"] else 0
+
+
 def _list(args) -> int:
     from .registry import propositions
 
@@ -127,7 +207,7 @@ def _list(args) -> int:
 
 def _run(args) -> int:
     from .registry import find_case, get, propositions
-    from .report import exit_code, format_table, json_report, summary_rows
+    from .report import exit_code, format_observations, format_table, json_report, summary_rows
 
     props = [get(pid) for pid in args.only] if args.only else propositions()
     if args.case:
@@ -139,8 +219,10 @@ def _run(args) -> int:
         raise SpecError("no enumerated case matches --n/--families/--only; `ebm-verify list --cases` shows them")
     from .runner import run_jobs
 
-    verdicts, skips, seconds = run_jobs(jobs, args.dps, args.jobs, progress=not args.no_progress)
+    verdicts, skips, observations, seconds = run_jobs(jobs, args.dps, args.jobs, progress=not args.no_progress)
     print(format_table(summary_rows(verdicts, seconds, skips)))
+    if observations:
+        print(format_observations(observations))
     for v in verdicts:
         if v.status != "holds":
             print(f"{v.status.upper()}: {v.proposition} on {v.case}; reproduce: {v.reproduce}")
@@ -149,5 +231,5 @@ def _run(args) -> int:
     if args.json_out:
         meta = {"version": __version__, "python": platform.python_version(), "seconds": round(sum(seconds.values()), 2)}
         with open(args.json_out, "w") as fh:
-            fh.write(json_report(verdicts, meta, skips))
+            fh.write(json_report(verdicts, meta, skips, observations))
     return exit_code(verdicts)

@@ -137,3 +137,73 @@ def _bar(total: int, show: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, desc="searching", unit="start", disable=not show, file=sys.stderr, leave=False)
+
+
+def flow_document(path: str, t_max: float, metric: str, threshold: float, plot: str | None,
+                  eps: float = 1e-2, seed: int = 0) -> dict:
+    """Integrate the flow from the case's point (or a seeded small-weight start) and report learning times."""
+    import numpy as np
+
+    from theory.arith import FLOAT64
+    from theory.effective import kl_divergence, log_probabilities, model_couplings
+
+    from .learning import METRICS, integrate, is_ordered, learning_times, order_errors, settling_times, small_weight_init
+
+    case = load_case(path)
+    case.require("model", "target")
+    from theory.errors import SpecError
+
+    if metric not in METRICS + ("all",):
+        raise SpecError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)} or all")
+    if not 0 < threshold < 1:
+        raise SpecError(f"--threshold must lie in (0, 1), got {threshold}")
+    if t_max < 1:
+        raise SpecError(f"--t-max must be at least 1, got {t_max}")
+    model, target = case.model, case.target
+    start = case.params if case.params is not None else small_weight_init(model, eps, seed)
+    tr = integrate(model, target, start, t_max=t_max)
+    J = model_couplings(model, tr.thetas[-1], FLOAT64)
+    final_kl = kl_divergence(target.probability_array(FLOAT64), target.log_probability_array(FLOAT64),
+                             log_probabilities(J, model.n, FLOAT64))
+    per_metric = {}
+    for name in (METRICS if metric == "all" else (metric,)):
+        errors, absolute = order_errors(model, target, tr.thetas, name)
+        lt = learning_times(tr.times, errors, threshold)
+        per_metric[name] = {
+            "metric": name,
+            "threshold": threshold,
+            "learning_times": {str(k + 1): t for k, t in enumerate(lt)},
+            "settling_times": {str(k + 1): t for k, t in enumerate(settling_times(tr.times, errors, threshold))},
+            "ordered": is_ordered(lt),
+            "absolute_error_orders": [k + 1 for k, a in enumerate(absolute) if a],
+            "final_errors": {str(k + 1): float(e) for k, e in enumerate(errors[-1])},
+        }
+        if plot and (metric != "all" or name == "moment"):
+            from .plots import plot_errors
+
+            plot_errors(tr.times, errors, name, threshold, lt, plot, title=f"{model.family} n={model.n}: {name} error")
+    doc = per_metric[metric] if metric != "all" else {"metrics": per_metric}
+    doc.update({"final_kl": float(final_kl), "t_max": t_max, "integrator": tr.message,
+                "start": "params" if case.params is not None else f"small weights eps={eps} seed={seed}",
+                "samples": int(len(tr.times)), "final_gradient_norm": float(np.linalg.norm(
+                    __import__("theory.effective", fromlist=["gradient"]).gradient(model, tr.thetas[-1], target.moment_array(FLOAT64), FLOAT64)))})
+    if plot:
+        doc["plot"] = plot
+    return doc
+
+
+def scaling_document(path: str, plot: str | None = None, uniform: bool = False) -> dict:
+    """H1 slopes for the case's model at its parameter point taken as the base (weights scaled by ε)."""
+    from .scaling import scaling_fit
+
+    case = load_case(path)
+    case.require("model", "params")
+    fit = scaling_fit(case.model, case.params, scale_all=uniform or case.model.family not in ("rbm", "mlp"))
+    doc = fit.to_json()
+    doc["holds"] = fit.worst_deviation() <= 0.01
+    if plot:
+        from .plots import plot_scaling
+
+        plot_scaling(fit, plot, title=f"{case.model.family} n={case.model.n}: order scaling")
+        doc["plot"] = plot
+    return doc

@@ -8,7 +8,7 @@ from typing import Callable
 from .cases import Case
 from .verdict import Verdict
 
-__all__ = ["Proposition", "Skip", "register", "REGISTRY", "propositions", "get", "reproduce_line", "find_case"]
+__all__ = ["Proposition", "Skip", "Observation", "register", "REGISTRY", "propositions", "get", "reproduce_line", "find_case"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,18 @@ class Skip:
 
 
 @dataclass(frozen=True)
+class Observation:
+    """The outcome of an empirical proposition on one case (H2): measured, reported, never a verdict."""
+
+    proposition: str
+    case: str
+    data: dict
+
+    def to_json(self) -> dict:
+        return {"proposition": self.proposition, "case": self.case, **self.data}
+
+
+@dataclass(frozen=True)
 class Proposition:
     """One proposition of THEORY.md §4.
 
@@ -36,8 +48,9 @@ class Proposition:
     title: str
     statement: str  # LaTeX
     hypotheses: str
-    check: Callable[[Case, int], "Verdict | Skip"]
+    check: Callable[[Case, int], "Verdict | Skip | Observation"]
     cases: Callable[..., list[Case]]
+    empirical: bool = False  # an empirical claim: its checks return Observations (reported, not judged)
 
 
 REGISTRY: dict[str, Proposition] = {}

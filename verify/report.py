@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from .verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict
 
-__all__ = ["summary_rows", "format_table", "json_report", "exit_code"]
+__all__ = ["summary_rows", "format_table", "json_report", "exit_code", "observation_summary", "format_observations"]
 
 
 def summary_rows(verdicts: list[Verdict], seconds: dict[str, float] | None = None, skips=()) -> list[dict]:
@@ -62,7 +62,32 @@ def exit_code(verdicts: list[Verdict]) -> int:
     return 0
 
 
-def json_report(verdicts: list[Verdict], meta: dict, skips=()) -> str:
+def observation_summary(observations) -> dict:
+    """Empirical propositions: per proposition and metric key, how many cases were ordered."""
+    out: dict = {}
+    for ob in observations:
+        table = out.setdefault(ob.proposition, {})
+        for key, flag in ob.data.get("ordered", {}).items():
+            row = table.setdefault(key, {"ordered": 0, "nothing_learned": 0, "cases": 0, "counterexamples": []})
+            row["cases"] += 1
+            row["ordered"] += flag is True
+            row["nothing_learned"] += flag is None
+            if flag is False:
+                row["counterexamples"].append(ob.case)
+    return out
+
+
+def format_observations(observations) -> str:
+    """One line per empirical metric: the fraction of cases in which lower orders were learned first."""
+    lines = ["", "empirical (measured, not judged): cases with t_1 <= t_2 <= ... <= t_N"]
+    for pid, table in observation_summary(observations).items():
+        for key, row in table.items():
+            extra = f"  ({row['nothing_learned']} learned no order)" if row["nothing_learned"] else ""
+            lines.append(f"  {pid} {key:<24} {row['ordered']:>4} / {row['cases']:<4}{extra}")
+    return "\n".join(lines)
+
+
+def json_report(verdicts: list[Verdict], meta: dict, skips=(), observations=()) -> str:
     """The JSON report; everything outside ``meta`` depends only on code and inputs."""
     ordered = sorted(verdicts, key=lambda v: (v.proposition, v.case))
     skipped = sorted(skips, key=lambda s: (s.proposition, s.case))
@@ -70,6 +95,8 @@ def json_report(verdicts: list[Verdict], meta: dict, skips=()) -> str:
         "summary": [{k: v for k, v in r.items() if k != "seconds"} for r in summary_rows(ordered, None, skipped)],
         "verdicts": [v.to_json() for v in ordered],
         "not_applicable": [s.to_json() for s in skipped],
+        "empirical": observation_summary(sorted(observations, key=lambda o: (o.proposition, o.case))),
+        "observations": [o.to_json() for o in sorted(observations, key=lambda o: (o.proposition, o.case))],
         "meta": meta,
     }
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
-from .registry import Skip
+from .registry import Observation, Skip
 
 __all__ = ["run_jobs"]
 
@@ -39,7 +39,7 @@ def _run_group(index: int, dps: int):
 
 
 def run_jobs(jobs, dps: int, workers: int | None = None, progress: bool = True):
-    """Run ``(proposition, case)`` jobs; returns ``(verdicts, skips, seconds per proposition)``."""
+    """Run ``(proposition, case)`` jobs; returns ``(verdicts, skips, observations, seconds per proposition)``."""
     from tqdm import tqdm
 
     global _GROUPS
@@ -60,12 +60,15 @@ def run_jobs(jobs, dps: int, workers: int | None = None, progress: bool = True):
                 results.extend(part)
                 bar.update(len(part))
     bar.close()
-    verdicts, skips, seconds = [], [], {}
+    verdicts, skips, observations, seconds = [], [], [], {}
     for pid, outcome, secs in results:
-        (skips if isinstance(outcome, Skip) else verdicts).append(outcome)
+        if isinstance(outcome, Skip):
+            skips.append(outcome)
+        elif isinstance(outcome, Observation):
+            observations.append(outcome)
+        else:
+            verdicts.append(outcome)
         seconds[pid] = seconds.get(pid, 0.0) + secs
-    order = {id(o): k for k, (_, o, _) in enumerate(results)}
-    verdicts.sort(key=lambda v: (v.proposition, v.case))
-    skips.sort(key=lambda s: (s.proposition, s.case))
-    del order
-    return verdicts, skips, seconds
+    for items in (verdicts, skips, observations):
+        items.sort(key=lambda v: (v.proposition, v.case))
+    return verdicts, skips, observations, seconds

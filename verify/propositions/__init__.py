@@ -6,6 +6,8 @@ from . import (  # noqa: F401
     f1_induced_dynamics,
     f2_dichotomy,
     f3_direct_orders,
+    h1_order_scaling,
+    h2_h3_hierarchy,
     s1_neutral,
     s2_spurious,
 )

@@ -1,0 +1,294 @@
+r"""Sweeps of long flows from small weights (H2) and the classification of their endpoints (H3).
+
+Each sweep case is a model, a target and a seeded small-weight start (:func:`~verify.learning.small_weight_init`).
+Running it integrates the flow to ``t_max``, computes the learning times of every metric at the
+thresholds 0.5, 0.2, 0.1, and classifies where the flow ended: ``diverging`` (the flow runs off to
+infinity), ``no-fixed-point-found`` (Newton from the endpoint did not converge), or the kind the
+classifier gives the polished fixed point.
+
+Results are appended to a JSON-lines store as each case finishes (flushed and synced), so an
+interrupted sweep loses nothing: a rerun reads the store and runs only the missing cases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from theory.arith import FLOAT64
+from theory.effective import gradient, kl_divergence, log_probabilities, model_couplings
+from theory.errors import SpecError
+from theory.models import model_from_spec
+
+from .cases import parse_target
+from .learning import METRICS, integrate, is_ordered, learning_times, order_errors, settling_times, small_weight_init
+
+__all__ = ["SweepCase", "sweep_cases", "run_case", "run_sweep", "read_store", "summarize", "THRESHOLDS"]
+
+THRESHOLDS = (0.5, 0.2, 0.1)
+
+
+@dataclass(frozen=True, eq=False)
+class SweepCase:
+    """A flow to run: model spec, target spec, small-weight start ``(eps, seed)`` and ``t_max`` (identified by ``id``)."""
+
+    id: str
+    model: dict
+    target: dict
+    eps: float
+    seed: int
+    t_max: float = 1e6
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SweepCase) and other.id == self.id and other.t_max == self.t_max
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.t_max))
+
+    def build(self):
+        model = model_from_spec(self.model)
+        target = parse_target(self.target, model.n)
+        return model, target, small_weight_init(model, self.eps, self.seed)
+
+    def case_json(self) -> dict:
+        model, _, theta0 = self.build()
+        return {"model": self.model, "params": model.params_to_json(theta0), "target": self.target}
+
+
+def _models(n: int) -> list[tuple[str, dict]]:
+    hidden = (2, 3, 7) if n == 4 else (2, 3)
+    out = [(f"rbm-n{n}-m{M}", {"family": "rbm", "n": n, "hidden": M, "hidden_units": "spin"}) for M in hidden]
+    out.append((f"mlp-n{n}-m{n - 1}-tanh", {"family": "mlp", "n": n, "hidden": n - 1, "activation": "tanh"}))
+    return out
+
+
+def sweep_cases(ns=(3, 4), quick: bool = False, eps: float = 1e-2, t_max: float = 1e6) -> list[SweepCase]:
+    """The enumerated sweep: ``rbm`` (M = 2, 3; and 7 for N = 4) and ``mlp`` tanh, seeded targets,
+    two small-weight starts; plus, for the delay analysis, starts at ε = 1e-1 … 1e-4 on two targets.
+    ``quick``: N = 3 only, three targets, one start, the ε series on one model."""
+    targets = [(f"random-couplings-s{s}", {"named": "random-couplings", "seed": s}) for s in ((1,) if quick else range(1, 6))]
+    targets += [("pairwise-s1", {"named": "pairwise", "seed": 1}), ("parity-s1", {"named": "parity", "seed": 1})]
+    seeds = (0,) if quick else (0, 1)
+    out = []
+    for n in ((3,) if quick else ns):
+        for mtag, spec in _models(n):
+            for ttag, tspec in targets:
+                for seed in seeds:
+                    out.append(SweepCase(f"{mtag}/{ttag}/eps{eps:g}-seed{seed}", spec, tspec, eps, seed, t_max))
+            series_targets = targets[:1] if quick else targets[:2]
+            if quick and spec["hidden"] != 3:
+                continue
+            for ttag, tspec in series_targets:
+                for e in (1e-1, 1e-3, 1e-4):
+                    out.append(SweepCase(f"{mtag}/{ttag}/eps{e:g}-seed0", spec, tspec, e, 0, t_max))
+    return out
+
+
+def _endpoint(model, target, theta_end, trajectory, dps: int) -> dict:
+    from .fixed_points import classify
+    from .search import diverging, polish, to_exact
+
+    m_data = target.moment_array(FLOAT64)
+    record = []
+    for t_mark in (1e3, 1e4, 1e5, 1e6):
+        if trajectory.times[-1] >= t_mark * 0.999:
+            j = int(np.argmin(np.abs(np.log10(trajectory.times) - np.log10(t_mark))))
+            th = trajectory.thetas[j]
+            record.append((float(trajectory.times[j]), float(np.linalg.norm(th)), float(np.linalg.norm(gradient(model, th, m_data, FLOAT64)))))
+    record = [(0.0, 0.0, 0.0)] + record
+    if diverging(record):
+        return {"kind": "diverging", "note": f"‖∇ℓ‖ falls like 1/t while ‖θ‖ grows (‖θ‖ = {record[-1][1]:.2f} at t = {record[-1][0]:.0e})"}
+    found = polish(model, target, to_exact(theta_end), dps)
+    if not found.converged:
+        return {"kind": "no-fixed-point-found", "note": f"Newton from θ(t_max) stalled at ‖∇ℓ‖ = {found.residual:.1e}"}
+    c = classify(model, target, found.theta, dps)
+    return {
+        "kind": c.kind,
+        "lowest_inconsistent_order": c.lowest_inconsistent_order,
+        "inconsistent_orders": c.inconsistent_orders,
+        "stable": c.stable,
+        "neutral": c.neutral,
+        "unstable": c.unstable,
+        "rank_G": c.rank_G,
+        "verdict": c.verdict,
+        "dps": dps,
+    }
+
+
+def run_case(sc: SweepCase, dps: int = 30) -> dict:
+    """Run one sweep case: learning times of every metric and threshold, final KL, endpoint."""
+    start = time.perf_counter()
+    model, target, theta0 = sc.build()
+    tr = integrate(model, target, theta0, t_max=sc.t_max)
+    learning, absolute = {}, {}
+    for metric in METRICS:
+        errors, abs_orders = order_errors(model, target, tr.thetas, metric)
+        absolute[metric] = [k + 1 for k, a in enumerate(abs_orders) if a]
+        for delta in THRESHOLDS:
+            lt = learning_times(tr.times, errors, delta)
+            learning[f"{metric}@{delta}"] = {
+                "learning_times": {str(k + 1): t for k, t in enumerate(lt)},
+                "settling_times": {str(k + 1): t for k, t in enumerate(settling_times(tr.times, errors, delta))},
+                "ordered": is_ordered(lt),
+            }
+    theta_end = tr.thetas[-1]
+    J = model_couplings(model, theta_end, FLOAT64)
+    final_kl = kl_divergence(target.probability_array(FLOAT64), target.log_probability_array(FLOAT64),
+                             log_probabilities(J, model.n, FLOAT64))
+    return {
+        "id": sc.id,
+        "case": sc.case_json(),
+        "eps": sc.eps,
+        "seed": sc.seed,
+        "t_max": sc.t_max,
+        "integrator": {"success": tr.success, "message": tr.message},
+        "learning": learning,
+        "absolute_orders": absolute,
+        "final_kl": float(final_kl),
+        "endpoint": _endpoint(model, target, theta_end, tr, dps),
+        "reproduce": f"ebm-verify sweep --case '{sc.id}'",
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+def read_store(path) -> dict[str, dict]:
+    """Records already in the store, by id (a truncated last line from an interruption is ignored)."""
+    out = {}
+    p = Path(path)
+    if not p.exists():
+        return out
+    for line in p.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        out[rec["id"]] = rec
+    return out
+
+
+def _append(path, record: dict) -> None:
+    with open(path, "a") as fh:
+        fh.write(json.dumps(record, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+_CASES: list = []
+
+
+def _work(index: int, dps: int) -> dict:
+    return run_case(_CASES[index], dps)
+
+
+def run_sweep(cases: list[SweepCase], store, workers: int | None = None, dps: int = 30, progress: bool = True) -> dict[str, dict]:
+    """Run the cases missing from ``store`` (JSON lines), appending each record as it finishes."""
+    from tqdm import tqdm
+
+    global _CASES
+    done = read_store(store)
+    todo = [c for c in cases if c.id not in done]
+    if done and progress:
+        print(f"resuming: {len(cases) - len(todo)} of {len(cases)} cases already in {store}", file=sys.stderr)
+    _CASES = todo
+    bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc="sweep", unit="flow", disable=not progress,
+               file=sys.stderr, leave=False)
+    workers = workers or os.cpu_count() or 1
+    try:
+        if workers <= 1 or len(todo) <= 1:
+            for k in range(len(todo)):
+                rec = _work(k, dps)
+                _append(store, rec)
+                done[rec["id"]] = rec
+                bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+                futures = [pool.submit(_work, k, dps) for k in range(len(todo))]
+                try:
+                    for fut in as_completed(futures):
+                        rec = fut.result()
+                        _append(store, rec)
+                        done[rec["id"]] = rec
+                        bar.update(1)
+                except KeyboardInterrupt:
+                    for f in futures:
+                        f.cancel()
+                    raise
+    except KeyboardInterrupt:
+        bar.close()
+        raise SpecError(f"interrupted: {len(done)} of {len(cases)} cases are stored in {store}; rerun the same command to resume") from None
+    bar.close()
+    return {c.id: done[c.id] for c in cases if c.id in done}
+
+
+def _delay_slopes(records: list[dict], key: str) -> dict:
+    """Fitted slope of the delay t_{k+1} - t_k against log10(1/ε), averaged over the ε series."""
+    series: dict = {}
+    for rec in records:
+        base = rec["id"].rsplit("/", 1)[0]
+        series.setdefault(base, []).append(rec)
+    slopes: dict[str, list] = {}
+    for recs in series.values():
+        if len({r["eps"] for r in recs}) < 3:
+            continue
+        for k in range(1, 8):
+            xs, ys = [], []
+            for r in recs:
+                lt = r["learning"][key]["learning_times"]
+                a, b = lt.get(str(k)), lt.get(str(k + 1))
+                if a is not None and b is not None:
+                    xs.append(np.log10(1 / r["eps"]))
+                    ys.append(b - a)
+            if len(xs) >= 3:
+                slopes.setdefault(f"{k}->{k + 1}", []).append(float(np.polyfit(xs, ys, 1)[0]))
+    return {k: {"mean_slope": float(np.mean(v)), "series": len(v)} for k, v in slopes.items()}
+
+
+def summarize(records: dict[str, dict]) -> dict:
+    """H2: per metric and threshold, the fraction of cases with ordered learning times and the
+    counterexamples; the delay slopes against log(1/ε). H3: endpoint kinds and inconsistent orders."""
+    recs = list(records.values())
+    h2 = {}
+    for metric in METRICS:
+        for delta in THRESHOLDS:
+            key = f"{metric}@{delta}"
+            ordered = [r for r in recs if r["learning"][key]["ordered"]]
+            h2[key] = {
+                "ordered": len(ordered),
+                "nothing_learned": sum(1 for r in recs if r["learning"][key]["ordered"] is None),
+                "cases": len(recs),
+                "fraction_ordered": round(len(ordered) / len(recs), 4) if recs else None,
+                "counterexamples": [{"id": r["id"], "learning_times": r["learning"][key]["learning_times"],
+                                     "reproduce": r["reproduce"]} for r in recs if r["learning"][key]["ordered"] is False],
+                "delay_slope_vs_log_inv_eps": _delay_slopes(recs, key),
+            }
+    kinds: dict[str, int] = {}
+    lowest: dict[str, int] = {}
+    for r in recs:
+        e = r["endpoint"]
+        kinds[e["kind"] or "undecided"] = kinds.get(e["kind"] or "undecided", 0) + 1
+        if e.get("kind") == "spurious":
+            key = str(e["lowest_inconsistent_order"])
+            lowest[key] = lowest.get(key, 0) + 1
+    fixed = [r for r in recs if r["endpoint"]["kind"] in ("data-consistent", "spurious")]
+    order2 = [r for r in fixed if 2 not in (r["endpoint"].get("inconsistent_orders") or [])]
+    h3 = {
+        "endpoint_kinds": kinds,
+        "spurious_lowest_inconsistent_order": lowest,
+        "fixed_point_endpoints": len(fixed),
+        "order_1_matched": sum(1 for r in fixed if 1 not in (r["endpoint"].get("inconsistent_orders") or [])),
+        "order_2_matched": len(order2),
+        "low_order_spurious_without_unstable_direction": [
+            r["id"] for r in fixed
+            if r["endpoint"]["kind"] == "spurious" and (r["endpoint"]["lowest_inconsistent_order"] or 99) <= 2
+            and not r["endpoint"]["unstable"]
+        ],
+    }
+    return {"H2": h2, "H3": h3}
