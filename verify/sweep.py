@@ -195,7 +195,7 @@ def run_sweep(cases: list[SweepCase], store, workers: int | None = None, dps: in
     global _CASES
     done = read_store(store)
     todo = [c for c in cases if c.id not in done]
-    if done and progress:
+    if done:
         print(f"resuming: {len(cases) - len(todo)} of {len(cases)} cases already in {store}", file=sys.stderr)
     _CASES = todo
     bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc="sweep", unit="flow", disable=not progress,
