@@ -144,3 +144,20 @@ def test_sweep_resumes_after_an_interruption(tmp_path):
     ids = [json.loads(line)["id"] for line in store.read_text().splitlines()]
     assert len(ids) == len(set(ids)) == 12 and ids[: len(first)] == first
     assert "H2 (moment@0.2)" in proc.stdout and "H3 endpoints" in proc.stdout
+
+
+def test_float64_flow_agrees_with_a_high_precision_taylor_integration():
+    """Short cross-check: LSODA at float64 against mpmath's Taylor-series ODE solver at 30 digits."""
+    from verify.learning import integrate, small_weight_init
+    from theory.effective import gradient
+
+    model = RBM(2, 1, "spin")
+    target = named("random-couplings", 2, seed=3)
+    start = small_weight_init(model, 0.1, 2)
+    traj = integrate(model, target, start, t_max=1.0, t_min=0.5, points=2)
+    with mpmath.workdps(30):
+        m_data = target.moment_array(MP)
+        solution = mpmath.odefun(lambda t, y: list(gradient(model, np.array(y, dtype=object), m_data, MP)),
+                                 0, [mpmath.mpf(q.numerator) / q.denominator for q in start])
+        exact = solution(1)
+    assert np.max(np.abs(traj.thetas[-1] - np.array(exact, dtype=float))) < 1e-7
