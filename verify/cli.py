@@ -46,7 +46,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dps", type=int, default=50, help="working precision in decimal digits (default 50)")
     run.add_argument("--jobs", type=int, default=None, help="worker processes (default: the number of CPUs)")
     run.add_argument("--json", dest="json_out", default=None, help="write the JSON report to this file")
+    run.add_argument("--md", dest="md_out", default=None, help="write a Markdown report to this file")
+    run.add_argument("--tex", dest="tex_out", default=None, help="write a LaTeX report (pdflatex-ready) to this file")
+    run.add_argument("--baseline", default=None, help="compare with a saved baseline; exit 1 on a regression")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    bl = sub.add_parser("baseline", help="save a regression baseline (a JSON report of a run)")
+    blsub = bl.add_subparsers(dest="action", required=True)
+    save = blsub.add_parser("save", help="run the suite and write its report as a baseline")
+    save.add_argument("file")
+    for flag, kw in (("--quick", {"action": "store_true"}), ("--only", {"type": _words, "default": None}),
+                     ("--n", {"type": _int_list, "default": (2, 3)}), ("--families", {"type": _words, "default": None}),
+                     ("--dps", {"type": int, "default": 50}), ("--jobs", {"type": int, "default": None})):
+        save.add_argument(flag, **kw)
+    save.add_argument("--no-progress", action="store_true")
+
+    df = sub.add_parser("diff", help="compare two reports or baselines; exit 1 on a regression")
+    df.add_argument("old")
+    df.add_argument("new")
 
     ls = sub.add_parser("list", help="list the propositions (and with --cases the enumerated cases)")
     ls.add_argument("--cases", action="store_true")
@@ -105,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda msg, *a, **k: f"warning: {msg}\n"
     try:
         verbs = {"run": _run, "list": _list, "couplings": _couplings, "classify": _classify,
-                 "fixed-points": _fixed_points, "flow": _flow, "sweep": _sweep, "scaling": _scaling}
+                 "fixed-points": _fixed_points, "flow": _flow, "sweep": _sweep, "scaling": _scaling,
+                 "baseline": _baseline, "diff": _diff}
         return verbs[args.verb](args)
     except SpecError as err:
         print(f"ebm-verify: error: {err}", file=sys.stderr)
@@ -192,6 +210,21 @@ def _sweep(args) -> int:
     return 1 if summary["H3"]["low_order_spurious_without_unstable_direction"] else 0
 
 
+def _baseline(args) -> int:
+    args.case, args.json_out, args.md_out, args.tex_out, args.baseline = None, args.file, None, None, None
+    code = _run(args)
+    print(f"baseline written to {args.file}")
+    return code
+
+
+def _diff(args) -> int:
+    from .baseline import diff_reports, format_diff, load_report
+
+    changes = diff_reports(load_report(args.old), load_report(args.new))
+    print(format_diff(changes))
+    return 1 if changes["regressions"] else 0
+
+
 def _list(args) -> int:
     from .registry import propositions
 
@@ -207,7 +240,7 @@ def _list(args) -> int:
 
 def _run(args) -> int:
     from .registry import find_case, get, propositions
-    from .report import exit_code, format_observations, format_table, json_report, summary_rows
+    from .report import exit_code, format_observations, format_table, json_report, latex_report, markdown_report, summary_rows
 
     props = [get(pid) for pid in args.only] if args.only else propositions()
     if args.case:
@@ -228,8 +261,19 @@ def _run(args) -> int:
             print(f"{v.status.upper()}: {v.proposition} on {v.case}; reproduce: {v.reproduce}")
     for s in skips:
         print(f"not applicable: {s.proposition} on {s.case}: {s.reason}")
-    if args.json_out:
-        meta = {"version": __version__, "python": platform.python_version(), "seconds": round(sum(seconds.values()), 2)}
-        with open(args.json_out, "w") as fh:
-            fh.write(json_report(verdicts, meta, skips, observations))
+    meta = {"version": __version__, "python": platform.python_version(), "dps": args.dps,
+            "seconds": round(sum(seconds.values()), 2)}
+    text = json_report(verdicts, meta, skips, observations)
+    for path, content in ((args.json_out, lambda: text), (args.md_out, lambda: markdown_report(verdicts, meta, skips, observations)),
+                          (args.tex_out, lambda: latex_report(verdicts, meta, skips, observations))):
+        if path:
+            with open(path, "w") as fh:
+                fh.write(content())
+    if args.baseline:
+        from .baseline import diff_reports, format_diff, load_report
+
+        changes = diff_reports(load_report(args.baseline), json.loads(text))
+        print(format_diff(changes))
+        if changes["regressions"]:
+            return 1
     return exit_code(verdicts)

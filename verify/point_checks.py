@@ -3,7 +3,8 @@ r"""Requirements of F1, F2, F3 and S1 at one point, shared by ``classify`` and t
 * **F1** (anywhere): along the flow :math:`\dot J = GG^\top r` and :math:`\dot\ell = \|G^\top r\|^2 \ge 0`,
   checked by central differences of :math:`J` and :math:`\ell` along :math:`\nabla\ell` (step
   :math:`10^{-\mathrm{dps}/3}`, so truncation and rounding stay below :math:`10^{-2\mathrm{dps}/3}`), and
-  :math:`K = GG^\top \succeq 0` (its smallest eigenvalue, for :math:`D \le 15`).
+  :math:`K = GG^\top \succeq 0` (its smallest eigenvalue, for :math:`D \le 15`); and the flow's Jacobian
+  :math:`H = \sum_A r_A\nabla^2J_A - G^\top CG` equals the central-difference Jacobian of :math:`\nabla\ell`.
 * **F2** (fixed points): data-consistent points have :math:`\mathrm{KL}(p_D\|p_\theta) = 0`; spurious ones
   have :math:`\operatorname{rank}G < D` (the :math:`D`-th singular value of :math:`G` is zero).
 * **F3** (fixed points, families with directly parameterised couplings): :math:`r_A = 0` for those ``A``.
@@ -51,7 +52,15 @@ def f1_residuals(model, target, theta_exact, dps: int) -> dict:
     dl = (log_likelihood(model, up, p_data, MP) - log_likelihood(model, down, p_data, MP)) / (2 * h)
     g2 = g @ g
     scale = 1 + max(abs(v) for v in Kr)
+    H = state.hessian()
+    H_fd = np.empty_like(H)
+    for k in range(model.P):
+        e_up, e_down = theta.copy(), theta.copy()
+        e_up[k] += h
+        e_down[k] -= h
+        H_fd[:, k] = (FlowState(model, e_up, m_data, MP).gradient - FlowState(model, e_down, m_data, MP).gradient) / (2 * h)
     out = {
+        "H_is_the_flow_jacobian": max(abs(v) for v in (H - H_fd).reshape(-1)) / (1 + max(abs(v) for v in H.reshape(-1))),
         "dJ_dt_equals_K_r": max(abs(a - b) for a, b in zip(dJ, Kr)) / scale,
         "dl_dt_equals_grad_norm_sq": abs(dl - g2) / (1 + g2),
         "dl_dt": dl,
@@ -64,6 +73,7 @@ def f1_residuals(model, target, theta_exact, dps: int) -> dict:
 def f1_requirements(model, target, theta_exact, dps: int) -> list[Requirement]:
     low, high = at_two_precisions(lambda d: f1_residuals(model, target, theta_exact, d), dps)
     reqs = [
+        Requirement.zero("H_is_the_flow_jacobian", low["H_is_the_flow_jacobian"], high["H_is_the_flow_jacobian"], dps),
         Requirement.zero("dJ_dt_equals_K_r", low["dJ_dt_equals_K_r"], high["dJ_dt_equals_K_r"], dps),
         Requirement.zero("dl_dt_equals_grad_norm_sq", low["dl_dt_equals_grad_norm_sq"],
                          high["dl_dt_equals_grad_norm_sq"], dps),

@@ -11,7 +11,8 @@ from collections import defaultdict
 
 from .verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict
 
-__all__ = ["summary_rows", "format_table", "json_report", "exit_code", "observation_summary", "format_observations"]
+__all__ = ["summary_rows", "format_table", "json_report", "exit_code", "observation_summary", "format_observations",
+           "markdown_report", "latex_report", "tex_escape"]
 
 
 def summary_rows(verdicts: list[Verdict], seconds: dict[str, float] | None = None, skips=()) -> list[dict]:
@@ -100,3 +101,98 @@ def json_report(verdicts: list[Verdict], meta: dict, skips=(), observations=()) 
         "meta": meta,
     }
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"
+
+
+def _status_line(rows: list[dict]) -> str:
+    total = {k: sum(r[k] for r in rows) for k in (HOLDS, FAILS, INCONCLUSIVE, "not_applicable")}
+    return (f"{total[HOLDS]} hold, {total[FAILS]} fail, {total[INCONCLUSIVE]} inconclusive, "
+            f"{total['not_applicable']} not applicable")
+
+
+def markdown_report(verdicts, meta: dict, skips=(), observations=()) -> str:
+    """The run as Markdown: summary table, empirical fractions, and every verdict that did not hold."""
+    rows = summary_rows(verdicts, None, skips)
+    out = ["# ebm-verify report", "", _status_line(rows) + ".", "",
+           "| proposition | holds | fails | inconclusive | n/a | worst margin (digits) |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        margin = "" if r["worst_margin"] is None else f"{r['worst_margin']:.1f}"
+        out.append(f"| {r['proposition']} | {r[HOLDS]} | {r[FAILS]} | {r[INCONCLUSIVE]} | {r['not_applicable']} | {margin} |")
+    summary = observation_summary(observations)
+    if summary:
+        out += ["", "## Empirical propositions (measured, not judged)", "", "| proposition | metric@threshold | ordered | cases |",
+                "|---|---|---:|---:|"]
+        for pid, table in summary.items():
+            for key, row in table.items():
+                out.append(f"| {pid} | {key} | {row['ordered']} | {row['cases']} |")
+    bad = [v for v in verdicts if v.status != HOLDS]
+    if bad:
+        out += ["", "## Verdicts that do not hold", ""]
+        for v in sorted(bad, key=lambda v: (v.proposition, v.case)):
+            out.append(f"- **{v.status}** {v.proposition} on `{v.case}` — reproduce: `{v.reproduce}`")
+    if skips:
+        out += ["", "## Not applicable", ""]
+        out += [f"- {s.proposition} on `{s.case}`: {s.reason}" for s in sorted(skips, key=lambda s: (s.proposition, s.case))]
+    out += ["", f"*{meta.get('version', '')}, dps {meta.get('dps', '')}*", ""]
+    return "\n".join(out)
+
+
+_TEX_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def tex_escape(text: str) -> str:
+    """Text made safe for LaTeX (non-ASCII symbols of the titles are spelled out)."""
+    text = str(text)
+    for a, b in (("‖", "|"), ("≥", ">="), ("≤", "<="), ("≠", "!="), ("⪰", ">= 0"), ("ᵀ", "^T"), ("ℓ", "l"),
+                 ("ε", "eps"), ("Λ", "Lambda"), ("φ", "phi"), ("±", "+/-"), ("∇", "grad "), ("²", "^2"),
+                 ("→", "->"), ("…", "..."), ("—", "--"), ("−", "-"), ("·", "*"), ("△", " delta "), ("≺", "<")):
+        text = text.replace(a, b)
+    return "".join(_TEX_ESCAPES.get(c, c) if ord(c) < 128 else _spell(c) for c in text)
+
+
+def _spell(c: str) -> str:
+    import unicodedata
+
+    name = unicodedata.name(c, "")
+    return name.split()[-1].lower() if "GREEK" in name else "?"
+
+
+def latex_report(verdicts, meta: dict, skips=(), observations=()) -> str:
+    """A standalone LaTeX document (article, amsmath, longtable) of the run; compiles with pdflatex."""
+    from .registry import get
+
+    rows = summary_rows(verdicts, None, skips)
+    lines = [r"\documentclass[10pt]{article}", r"\usepackage[margin=2cm]{geometry}", r"\usepackage{amsmath}",
+             r"\usepackage{longtable}", r"\begin{document}", r"\sloppy", r"\section*{ebm-verify report}",
+             tex_escape(_status_line(rows)) + ".", "", r"\begin{longtable}{lrrrrr}", r"\hline",
+             r"proposition & holds & fails & inconclusive & n/a & worst margin \\ \hline"]
+    for r in rows:
+        margin = "" if r["worst_margin"] is None else f"{r['worst_margin']:.1f}"
+        lines.append(f"{r['proposition']} & {r[HOLDS]} & {r[FAILS]} & {r[INCONCLUSIVE]} & {r['not_applicable']} & {margin} \\\\")
+    lines += [r"\hline", r"\end{longtable}", r"\subsection*{Statements}", r"\begin{description}"]
+    for r in rows:
+        prop = get(r["proposition"])
+        parts = [p.strip() for p in prop.statement.replace(r"\quad", ";").split(";") if p.strip()]
+        lines.append(rf"\item[{prop.id}] {tex_escape(prop.title)}:")
+        lines.append(r"\[ \begin{gathered} " + r" \\ ".join(parts) + r" \end{gathered} \]")
+    lines.append(r"\end{description}")
+    summary = observation_summary(observations)
+    if summary:
+        lines += [r"\subsection*{Empirical propositions (measured, not judged)}", r"\begin{longtable}{llrr}", r"\hline",
+                  r"proposition & metric@threshold & ordered & cases \\ \hline"]
+        for pid, table in summary.items():
+            for key, row in table.items():
+                lines.append(f"{pid} & {tex_escape(key)} & {row['ordered']} & {row['cases']} \\\\")
+        lines += [r"\hline", r"\end{longtable}"]
+    bad = [v for v in verdicts if v.status != HOLDS]
+    if bad:
+        lines += [r"\subsection*{Verdicts that do not hold}", r"\begin{itemize}"]
+        lines += [rf"\item \textbf{{{v.status}}} {v.proposition} on \texttt{{{tex_escape(v.case)}}}" for v in bad]
+        lines.append(r"\end{itemize}")
+    if skips:
+        lines += [r"\subsection*{Not applicable}", r"\begin{itemize}"]
+        lines += [rf"\item {s.proposition} on \texttt{{{tex_escape(s.case)}}}: {tex_escape(s.reason)}" for s in skips]
+        lines.append(r"\end{itemize}")
+    lines += [r"\end{document}", ""]
+    return "\n".join(lines)

@@ -30,12 +30,25 @@ def _group(jobs):
 
 def _run_group(index: int, dps: int):
     case, props = _GROUPS[index]
-    out = []
-    for prop in props:
-        start = time.perf_counter()
+    return [run_check(prop, case, dps) for prop in props]
+
+
+def run_check(prop, case, dps: int):
+    """``(id, outcome, seconds)``; a check that raises is a failed verdict carrying the error, not a crash."""
+    from theory.errors import SpecError
+
+    from .registry import reproduce_line
+    from .verdict import FAILS, Verdict
+
+    start = time.perf_counter()
+    try:
         outcome = prop.check(case, dps)
-        out.append((prop.id, outcome, time.perf_counter() - start))
-    return out
+    except SpecError:
+        raise
+    except Exception as err:  # noqa: BLE001 — any other exception is a defect the report must show
+        outcome = Verdict(prop.id, case.name, FAILS, {"error": f"{type(err).__name__}: {err}"}, dps,
+                          reproduce_line(prop.id, case, dps), None)
+    return prop.id, outcome, time.perf_counter() - start
 
 
 def run_jobs(jobs, dps: int, workers: int | None = None, progress: bool = True):

@@ -1,0 +1,97 @@
+"""Reports (JSON determinism, Markdown, LaTeX), baselines, and theory mutations that run --quick must catch."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from verify.baseline import diff_reports, format_diff, load_report
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True, cwd=cwd, env=env)
+
+
+def test_json_report_is_deterministic_and_reports_render(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    md, tex = tmp_path / "r.md", tmp_path / "r.tex"
+    args = ("run", "--quick", "--n", "2", "--only", "E1,E2,F2,S2", "--no-progress")
+    assert run(*args, "--json", str(a), "--md", str(md), "--tex", str(tex)).returncode == 0
+    assert run(*args, "--json", str(b), "--jobs", "1").returncode == 0
+    strip = lambda p: {k: v for k, v in json.loads(p.read_text()).items() if k != "meta"}  # noqa: E731
+    assert strip(a) == strip(b)
+    assert a.read_text().split('"meta"')[0] == b.read_text().split('"meta"')[0]
+    assert "| E1 |" in md.read_text() and "\\begin{document}" in tex.read_text()
+    if shutil.which("pdflatex"):
+        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        assert "Overfull" not in proc.stdout
+
+
+def test_diff_finds_status_changes_and_drift(tmp_path):
+    base = load_report(ROOT / "baselines" / "quick.json")
+    assert diff_reports(base, base)["regressions"] == []
+    worse = json.loads(json.dumps(base))
+    worse["verdicts"][0]["status"] = "fails"
+    kl = next(v for v in worse["verdicts"] if v["proposition"] == "E2")
+    kl["evidence"]["kl_to_target"] = str(float(kl["evidence"]["kl_to_target"]) * 1.01)
+    changes = diff_reports(base, worse)
+    assert len(changes["status_regressions"]) == 1 and len(changes["drift"]) == 1
+    text = format_diff(changes)
+    assert "REGRESSION" in text and "DRIFT" in text
+    p_old, p_new = tmp_path / "old.json", tmp_path / "new.json"
+    p_old.write_text(json.dumps(base))
+    p_new.write_text(json.dumps(worse))
+    proc = run("diff", str(p_old), str(p_new))
+    assert proc.returncode == 1 and "REGRESSION" in proc.stdout
+    assert run("diff", str(p_old), str(p_old)).returncode == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    proc = run("diff", str(bad), str(p_old))
+    assert proc.returncode == 2 and "not an ebm-verify report" in proc.stderr
+
+
+def test_committed_baseline_has_no_regression():
+    """The CI guard: a change to theory/ that changes a verdict fails here unless the baseline is updated."""
+    proc = run("run", "--quick", "--no-progress", "--baseline", str(ROOT / "baselines" / "quick.json"))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "no change against the baseline" in proc.stdout or "no regression" in proc.stdout
+
+
+MUTATIONS = {
+    "sign of G^T C G in H": ("theory/flow.py", "- matmul(matmul(self.G.T, self.C), self.G)",
+                             "+ matmul(matmul(self.G.T, self.C), self.G)"),
+    "2^-N of the Walsh transform": ("theory/walsh.py", "extra_exponent=-_nbits(values.shape[0])", "extra_exponent=0"),
+    "Boolean couplings where spin ones are required": (
+        "theory/effective.py", "    return spin_couplings(model.energy(theta, arith), model.n)",
+        "    from .walsh import boolean_couplings\n\n    return boolean_couplings(model.energy(theta, arith), model.n)"),
+    "C_AB = m_A m_B - m_{A xor B}": ("theory/effective.py",
+                                      "return m_by_mask[masks[:, None] ^ masks[None, :]] - np.outer(m, m)",
+                                      "return np.outer(m, m) - m_by_mask[masks[:, None] ^ masks[None, :]]"),
+    "transposed w in the rbm energy": ("theory/models.py",
+                                       "        X = self.preactivations(theta, arith)\n        phi = activations.value(self._phi, X, arith)",
+                                       "        _, b, w = self.split(theta)\n        X = spin_linear(b, w.reshape(w.shape[::-1]).T)\n"
+                                       "        phi = activations.value(self._phi, X, arith)"),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTATIONS))
+def test_run_quick_fails_on_a_theory_mutation(tmp_path, name):
+    path, old, new = MUTATIONS[name]
+    for pkg in ("theory", "verify"):
+        shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    source = (tmp_path / path).read_text()
+    assert source.count(old) == 1, f"mutation anchor for {name!r} not found once"
+    (tmp_path / path).write_text(source.replace(old, new))
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = run("run", "--quick", "--n", "2", "--only", "E1,E2,F1,F2,S1", "--no-progress", cwd=tmp_path, env=env)
+    assert proc.returncode == 1, f"{name}: exit {proc.returncode}\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
+    assert "Traceback" not in proc.stderr
