@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--case", default=None, help="run one enumerated case by name")
     run.add_argument("--dps", type=int, default=50, help="working precision in decimal digits (default 50)")
     run.add_argument("--jobs", type=int, default=None, help="worker processes (default: the number of CPUs)")
+    run.add_argument("--scheduler", default=None, help="run the cases on an existing Dask cluster (tcp://host:port)")
     run.add_argument("--json", dest="json_out", default=None, help="write the JSON report to this file")
     run.add_argument("--md", dest="md_out", default=None, help="write a Markdown report to this file")
     run.add_argument("--tex", dest="tex_out", default=None, help="write a LaTeX report (pdflatex-ready) to this file")
@@ -252,7 +253,8 @@ def _run(args) -> int:
         raise SpecError("no enumerated case matches --n/--families/--only; `ebm-verify list --cases` shows them")
     from .runner import run_jobs
 
-    verdicts, skips, observations, seconds = run_jobs(jobs, args.dps, args.jobs, progress=not args.no_progress)
+    verdicts, skips, observations, seconds = run_jobs(jobs, args.dps, args.jobs, progress=not args.no_progress,
+                                                      scheduler=getattr(args, "scheduler", None))
     print(format_table(summary_rows(verdicts, seconds, skips)))
     if observations:
         print(format_observations(observations))

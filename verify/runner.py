@@ -51,8 +51,41 @@ def run_check(prop, case, dps: int):
     return prop.id, outcome, time.perf_counter() - start
 
 
-def run_jobs(jobs, dps: int, workers: int | None = None, progress: bool = True):
-    """Run ``(proposition, case)`` jobs; returns ``(verdicts, skips, observations, seconds per proposition)``."""
+def _remote_group(case, pids: list[str], dps: int):
+    """Worker side of the Dask path: look the propositions up in the worker's own registry."""
+    from .registry import get
+
+    return [run_check(get(pid), case, dps) for pid in pids]
+
+
+def _run_on_dask(scheduler: str, dps: int, bar) -> list:
+    try:
+        from distributed import Client, as_completed as dask_completed
+    except ImportError:
+        from theory.errors import SpecError
+
+        raise SpecError("--scheduler needs Dask's distributed scheduler: pip install 'dask[distributed]'") from None
+    from theory.errors import SpecError
+
+    try:
+        client = Client(scheduler, timeout=20)
+    except (OSError, TimeoutError) as err:
+        raise SpecError(f"cannot reach the Dask scheduler at {scheduler!r}: {err}") from None
+    results = []
+    try:
+        futures = [client.submit(_remote_group, case, [p.id for p in props], dps, pure=False) for case, props in _GROUPS]
+        for fut in dask_completed(futures):
+            part = fut.result()
+            results.extend(part)
+            bar.update(len(part))
+    finally:
+        client.close()
+    return results
+
+
+def run_jobs(jobs, dps: int, workers: int | None = None, progress: bool = True, scheduler: str | None = None):
+    """Run ``(proposition, case)`` jobs on local processes, or on an existing Dask cluster (``scheduler``);
+    returns ``(verdicts, skips, observations, seconds per proposition)``."""
     from tqdm import tqdm
 
     global _GROUPS
@@ -60,7 +93,9 @@ def run_jobs(jobs, dps: int, workers: int | None = None, progress: bool = True):
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(jobs), desc="checking", unit="check", disable=not progress, file=sys.stderr, leave=False)
     results = []
-    if workers <= 1 or len(_GROUPS) <= 1:
+    if scheduler:
+        results = _run_on_dask(scheduler, dps, bar)
+    elif workers <= 1 or len(_GROUPS) <= 1:
         for k in range(len(_GROUPS)):
             part = _run_group(k, dps)
             results.extend(part)

@@ -95,3 +95,20 @@ def test_run_quick_fails_on_a_theory_mutation(tmp_path, name):
     proc = run("run", "--quick", "--n", "2", "--only", "E1,E2,F1,F2,S1", "--no-progress", cwd=tmp_path, env=env)
     assert proc.returncode == 1, f"{name}: exit {proc.returncode}\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
     assert "Traceback" not in proc.stderr
+
+
+def test_dask_local_cluster_gives_the_same_report(tmp_path):
+    import distributed  # in the test extra
+    local, remote = tmp_path / "local.json", tmp_path / "dask.json"
+    args = ("run", "--quick", "--n", "2", "--only", "E1,F2,S2", "--no-progress")
+    assert run(*args, "--json", str(local)).returncode == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        proc = run(*args, "--json", str(remote), "--scheduler", cluster.scheduler_address)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    strip = lambda p: {k: v for k, v in json.loads(p.read_text()).items() if k != "meta"}  # noqa: E731
+    assert strip(local) == strip(remote)
+
+
+def test_unreachable_scheduler_is_one_line():
+    proc = run("run", "--quick", "--n", "2", "--only", "E1", "--no-progress", "--scheduler", "tcp://127.0.0.1:9")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Dask scheduler" in proc.stderr
