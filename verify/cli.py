@@ -195,8 +195,8 @@ def _sweep(args) -> int:
     print(f"H2 ({key}): {row['ordered']} of {row['cases']} cases have t_1 <= ... <= t_N")
     for k, v in summary["H2"].items():
         if k.endswith(f"@{args.threshold}"):
-            print(f"  {k:<26} {v['ordered']:>4} / {v['cases']:<4} delay slopes vs log10(1/eps): "
-                  + ", ".join(f"{d} {s['mean_slope']:.2f}" for d, s in v["delay_slope_vs_log_inv_eps"].items()))
+            print(f"  {k:<26} {v['ordered']:>4} / {v['cases']:<4} median delay slopes vs log10(1/eps): "
+                  + ", ".join(f"{d} {s['median_slope']:.2f}" for d, s in v["delay_slope_vs_log_inv_eps"].items()))
     print(f"H3 endpoints: {summary['H3']['endpoint_kinds']}; order 1 matched at "
           f"{summary['H3']['order_1_matched']} of {summary['H3']['fixed_point_endpoints']} fixed points, order 2 at "
           f"{summary['H3']['order_2_matched']}; low-order spurious without an unstable direction: "

@@ -34,4 +34,4 @@ def flow_endpoint(case: Case, dps: int, t_max: float = 1e5) -> Endpoint:
     if not found.converged:
         return Endpoint(found, None, f"Newton from the flow's endpoint at t = {t:.0e} (‖∇ℓ‖ = {gn:.1e}) did not "
                                      f"converge (‖∇ℓ‖ = {found.residual:.1e}); no fixed point certified")
-    return Endpoint(found, classify(case.model, case.target, found.theta, dps))
+    return Endpoint(found, classify(case.model, case.target, found.theta, dps, with_f1=False))

@@ -210,7 +210,7 @@ def _neutral_invariance(low: Measurement, high: Measurement, zero: list, dps: in
     return second, 0
 
 
-def classify(model, target, theta_exact, dps: int) -> Classification:
+def classify(model, target, theta_exact, dps: int, with_f1: bool = True) -> Classification:
     """Classify the exact point ``theta_exact`` (never moved) at ``dps``, confirmed at ``2·dps``."""
     from .point_checks import point_verdicts
 
@@ -253,7 +253,7 @@ def classify(model, target, theta_exact, dps: int) -> Classification:
         high=high,
         theta=tuple(theta_exact),
     )
-    c.verdicts = point_verdicts(model, target, c)
+    c.verdicts = point_verdicts(model, target, c, with_f1)
     return c
 
 

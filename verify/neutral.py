@@ -22,7 +22,7 @@ from theory.effective import jacobian, model_couplings
 from .linalg import as_matrix, norm, pseudo_inverse_solve, right_singular
 from .numeric import working_precision, zero_threshold
 
-__all__ = ["FibrePath", "follow_fibre"]
+__all__ = ["FibrePath", "follow_fibre", "confirm_on_fibre"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,16 @@ class FibrePath:
     max_coupling_error: object  # max |J - J^D| after each projection
     completed: bool
     note: str = ""
+    end: tuple = ()  # the last point of the path, exact
+
+
+def confirm_on_fibre(model, target, theta_exact, dps: int):
+    """Project an exact point onto :math:`J = J^D` at ``dps`` digits: ``(|J - J^D| after, distance moved)``."""
+    with working_precision(dps):
+        J_data = target.coupling_array(MP)
+        theta = MP.array(theta_exact)
+        projected, err, _ = _project(model, theta, J_data, dps)
+        return err, norm(projected - theta)
 
 
 def _full_row_rank_solve(G: np.ndarray, b: np.ndarray):
@@ -110,4 +120,6 @@ def follow_fibre(model, target, theta_exact, dps: int, step: float = 0.05, dista
             if norm(projected) <= zero_threshold(dps):
                 return FibrePath(dps, k, travelled, norm(theta - start), worst, False, "ker G collapsed along the path")
             direction = projected / norm(projected)
-        return FibrePath(dps, nsteps, travelled, norm(theta - start), worst, bool(travelled >= distance))
+        from .search import to_exact
+
+        return FibrePath(dps, nsteps, travelled, norm(theta - start), worst, bool(travelled >= distance), end=to_exact(theta))

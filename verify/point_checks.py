@@ -136,11 +136,12 @@ def s1_requirements(c) -> list[Requirement]:
     return reqs
 
 
-def point_verdicts(model, target, c) -> list[Verdict]:
-    """Verdicts of the propositions that apply at the classified point ``c``."""
+def point_verdicts(model, target, c, with_f1: bool = True) -> list[Verdict]:
+    """Verdicts of the propositions that apply at the classified point ``c`` (F1 optional: it holds
+    at every point and the registry checks it at the cases' own points)."""
     dps = c.dps
     repro = reproduce_classify(dps)
-    out = [judge("F1", "point", f1_requirements(model, target, c.theta, dps), dps, repro)]
+    out = [judge("F1", "point", f1_requirements(model, target, c.theta, dps), dps, repro)] if with_f1 else []
     if c.fixed_point:
         out.append(judge("F2", "point", f2_requirements(c), dps, repro, extra={"kind": c.kind}))
         f3 = f3_requirements(model, c)

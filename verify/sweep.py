@@ -109,7 +109,7 @@ def _endpoint(model, target, theta_end, trajectory, dps: int) -> dict:
     found = polish(model, target, to_exact(theta_end), dps)
     if not found.converged:
         return {"kind": "no-fixed-point-found", "note": f"Newton from θ(t_max) stalled at ‖∇ℓ‖ = {found.residual:.1e}"}
-    c = classify(model, target, found.theta, dps)
+    c = classify(model, target, found.theta, dps, with_f1=False)
     return {
         "kind": c.kind,
         "lowest_inconsistent_order": c.lowest_inconsistent_order,
@@ -229,7 +229,8 @@ def run_sweep(cases: list[SweepCase], store, workers: int | None = None, dps: in
 
 
 def _delay_slopes(records: list[dict], key: str) -> dict:
-    """Fitted slope of the delay t_{k+1} - t_k against log10(1/ε), averaged over the ε series."""
+    """Fitted slope of the delay t_{k+1} - t_k against log10(1/ε) for each ε series, and their median
+    (a diverging flow in one series can make its delays huge: the median is the robust summary)."""
     series: dict = {}
     for rec in records:
         base = rec["id"].rsplit("/", 1)[0]
@@ -248,7 +249,8 @@ def _delay_slopes(records: list[dict], key: str) -> dict:
                     ys.append(b - a)
             if len(xs) >= 3:
                 slopes.setdefault(f"{k}->{k + 1}", []).append(float(np.polyfit(xs, ys, 1)[0]))
-    return {k: {"mean_slope": float(np.mean(v)), "series": len(v)} for k, v in slopes.items()}
+    return {k: {"median_slope": float(np.median(v)), "series": len(v), "slopes": [round(x, 3) for x in v]}
+            for k, v in slopes.items()}
 
 
 def summarize(records: dict[str, dict]) -> dict:
