@@ -27,11 +27,13 @@ __all__ = ["hierarchy_cases", "check_h2", "check_h3"]
 
 
 def hierarchy_cases(ns=(3,), families=None, quick: bool = False) -> list[Case]:
-    """The quick sweep (N = 3, when 3 is among ``ns``) as registry cases; ``meta["sweep"]`` holds the sweep case."""
+    """The quick sweep (N = 3, when 3 is among ``ns``) as registry cases; ``meta["sweep"]`` holds the sweep case.
+    ``quick``: its three ε = 0.01 flows of the rbm with M = 3."""
     out = []
     if 3 not in ns:
         return out
-    for sc in sweep_cases(quick=True):
+    chosen = [sc for sc in sweep_cases(quick=True) if not quick or (sc.id.startswith("rbm-n3-m3/") and "eps0.01" in sc.id)]
+    for sc in chosen:
         if families and sc.model["family"] not in families:
             continue
         out.append(Case(f"sweep/{sc.id}", None, None, None, {"sweep": sc}))
