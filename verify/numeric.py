@@ -34,6 +34,8 @@ __all__ = [
     "zero_decision",
     "at_two_precisions",
     "check_precision",
+    "fd_step",
+    "central_differences",
 ]
 
 DEFAULT_DPS = 50
@@ -107,6 +109,23 @@ def at_two_precisions(compute: Callable[[int], dict], dps: int) -> tuple[dict, d
     with working_precision(2 * dps):
         high = compute(2 * dps)
     return low, high
+
+
+def fd_step(dps: int):
+    r"""Central-difference step :math:`h = 10^{-\lfloor \mathrm{dps}/3\rfloor}`: truncation :math:`O(h^2)` and
+    rounding :math:`O(10^{-\mathrm{dps}}/h)` both stay near :math:`10^{-2\mathrm{dps}/3}`, below the zero threshold."""
+    return mpmath.mpf(10) ** (-(dps // 3))
+
+
+def central_differences(fn: Callable, theta, h) -> list:
+    r"""Columns :math:`(f(\theta + h e_k) - f(\theta - h e_k))/2h` for every coordinate ``k`` of ``theta``."""
+    out = []
+    for k in range(len(theta)):
+        up, down = theta.copy(), theta.copy()
+        up[k] += h
+        down[k] -= h
+        out.append((fn(up) - fn(down)) / (2 * h))
+    return out
 
 
 def check_precision(n: int, dps: int | None) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from theory.arith import MP
 from theory.effective import log_likelihood, model_couplings
 
-from .numeric import at_two_precisions
+from .numeric import at_two_precisions, central_differences, fd_step
 from .verdict import Requirement, Verdict, judge
 
 __all__ = ["f1_residuals", "f1_requirements", "point_verdicts", "reproduce_classify"]
@@ -44,7 +44,7 @@ def f1_residuals(model, target, theta_exact, dps: int) -> dict:
     p_data = target.probability_array(MP)
     state = FlowState(model, theta, m_data, MP)
     g = state.gradient
-    h = mpmath.mpf(10) ** (-(dps // 3))
+    h = fd_step(dps)
     up, down = theta + g * h, theta - g * h
     dJ = (model_couplings(model, up, MP) - model_couplings(model, down, MP)) / (2 * h)
     K = state.kernel
@@ -53,12 +53,7 @@ def f1_residuals(model, target, theta_exact, dps: int) -> dict:
     g2 = g @ g
     scale = 1 + max(abs(v) for v in Kr)
     H = state.hessian()
-    H_fd = np.empty_like(H)
-    for k in range(model.P):
-        e_up, e_down = theta.copy(), theta.copy()
-        e_up[k] += h
-        e_down[k] -= h
-        H_fd[:, k] = (FlowState(model, e_up, m_data, MP).gradient - FlowState(model, e_down, m_data, MP).gradient) / (2 * h)
+    H_fd = np.stack(central_differences(lambda th: FlowState(model, th, m_data, MP).gradient, theta, h), axis=1)
     out = {
         "H_is_the_flow_jacobian": max(abs(v) for v in (H - H_fd).reshape(-1)) / (1 + max(abs(v) for v in H.reshape(-1))),
         "dJ_dt_equals_K_r": max(abs(a - b) for a, b in zip(dJ, Kr)) / scale,

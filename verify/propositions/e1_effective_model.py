@@ -16,8 +16,6 @@ zero at ``dps`` and ``2·dps`` digits:
 from __future__ import annotations
 
 from theory.arith import MP
-import mpmath
-
 from theory.effective import gradient, gradient_phases, log_likelihood, moments, probabilities
 from theory.walsh import (
     boolean_couplings,
@@ -29,7 +27,7 @@ from theory.walsh import (
 )
 
 from ..cases import Case, enumerated_cases
-from ..numeric import at_two_precisions
+from ..numeric import at_two_precisions, central_differences, fd_step
 from ..registry import Proposition, register, reproduce_line
 from ..verdict import Requirement, Verdict, judge
 from .common import relative_max_abs
@@ -59,14 +57,7 @@ def e1_residuals(case: Case, dps: int) -> dict:
 
 
 def _finite_difference_gradient(model, theta, p_data, dps: int):
-    h = mpmath.mpf(10) ** (-(dps // 3))
-    out = []
-    for k in range(model.P):
-        up, down = theta.copy(), theta.copy()
-        up[k] += h
-        down[k] -= h
-        out.append((log_likelihood(model, up, p_data, MP) - log_likelihood(model, down, p_data, MP)) / (2 * h))
-    return out
+    return central_differences(lambda th: log_likelihood(model, th, p_data, MP), theta, fd_step(dps))
 
 
 def check_e1(case: Case, dps: int) -> Verdict:

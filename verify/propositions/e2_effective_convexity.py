@@ -31,7 +31,7 @@ from theory.effective import (
 from theory.walsh import character_table
 
 from ..cases import Case, enumerated_cases
-from ..numeric import at_two_precisions
+from ..numeric import at_two_precisions, central_differences, fd_step
 from ..registry import Proposition, register, reproduce_line
 from ..verdict import Requirement, Verdict, judge
 from .common import max_abs, relative_max_abs
@@ -41,15 +41,8 @@ __all__ = ["e2_quantities", "check_e2", "moment_jacobian_fd"]
 
 def moment_jacobian_fd(J, n: int, dps: int):
     r"""Central-difference Jacobian :math:`\partial m/\partial J` with step :math:`10^{-\mathrm{dps}/3}` (``D x D``)."""
-    h = mpmath.mpf(10) ** (-(dps // 3))
-    D = len(J)
-    out = np.empty((D, D), dtype=object)
-    for b in range(D):
-        up, down = J.copy(), J.copy()
-        up[b] += h
-        down[b] -= h
-        out[:, b] = (moments(probabilities(up, n, MP), n) - moments(probabilities(down, n, MP), n)) / (2 * h)
-    return out
+    columns = central_differences(lambda j: moments(probabilities(j, n, MP), n), J, fd_step(dps))
+    return np.stack(columns, axis=1)
 
 
 def e2_quantities(case: Case, dps: int) -> dict:
