@@ -11,7 +11,6 @@ import argparse
 import json
 import platform
 import sys
-import time
 import warnings
 
 from theory.errors import SpecError

@@ -8,7 +8,7 @@ import pytest
 
 from theory.arith import MP
 from theory.effective import covariance, moments_by_mask, probabilities
-from theory.models import GIM, Product, model_from_spec
+from theory.models import GIM, model_from_spec
 from theory.targets import from_couplings, named
 from verify.cases import random_params
 from verify.fixed_points import classify

@@ -1,12 +1,10 @@
 """H1 scaling, per-order metrics, learning times, and the resumable sweep."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from fractions import Fraction
 
 import mpmath
 import numpy as np
