@@ -155,7 +155,26 @@ def _module_for(arith: Arith) -> list:
 
 @lru_cache(maxsize=256)
 def _lambdified(exprs: tuple, args: tuple, arith_name: str, arith: Arith):
-    return sp.lambdify(args, list(exprs), modules=_module_for(arith), cse=True)
+    printer = _ball_printer() if arith_name == "ball" else None
+    return sp.lambdify(args, list(exprs), modules=_module_for(arith), cse=True, printer=printer)
+
+
+def _ball_printer():
+    """A lambdify printer writing ``x**n`` (small integer ``n``) as a product, for number types whose
+    ``**`` goes through exp/log (an Arb ball around 0 squared would be NaN, while ``x*x`` is exact)."""
+    from sympy.printing.numpy import NumPyPrinter
+
+    class UnrolledPowers(NumPyPrinter):
+        def _print_Pow(self, expr, rational=False):
+            if expr.exp.is_Integer and 0 < int(expr.exp) <= 8:
+                base = self.parenthesize(expr.base, 100)
+                return "(" + "*".join([base] * int(expr.exp)) + ")"
+            if expr.exp.is_Integer and -8 <= int(expr.exp) < 0:
+                base = self.parenthesize(expr.base, 100)
+                return "(1/(" + "*".join([base] * -int(expr.exp)) + "))"
+            return super()._print_Pow(expr, rational=rational)
+
+    return UnrolledPowers
 
 
 def compile_on_configurations(exprs, spins, params, arith: Arith):

@@ -1,0 +1,105 @@
+"""Ball-arithmetic certificates: existence and uniqueness (Krawczyk), inertia, exact counts."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from theory.models import GIM, RBM, model_from_spec
+from theory.targets import from_couplings, from_probabilities, named
+from verify.cases import random_params
+from verify.certify import certify_point, exact_inertia, exact_rank, inertia, krawczyk
+from verify.search import integrate_flow, polish
+
+DPS = 30
+
+
+def found(model, target, seed=5):
+    theta, _, _ = integrate_flow(model, target, random_params(model, seed, 0.3))
+    out = polish(model, target, theta, DPS)
+    assert out.converged
+    return out.theta
+
+
+@pytest.mark.parametrize("model, target, method", [
+    (GIM(3, 2), named("random-couplings", 3, seed=4), "krawczyk"),
+    (RBM(3, 2), named("random-couplings", 3, seed=1), "krawczyk-slice"),
+])
+def test_fixed_points_are_certified_and_a_shifted_point_is_not(model, target, method):
+    theta = found(model, target)
+    cert = certify_point(model, target, theta, DPS)
+    assert cert["certified"] is True and cert["method"] == method and cert["q_nonsingular"]
+    assert cert["positive"] == 0 and cert["negative"] == 2**model.n - 1 - (model.P < 7) * (7 - model.P)
+    moved = list(theta)
+    moved[0] += Fraction(1, 10**10)
+    assert certify_point(model, target, tuple(moved), DPS)["certified"] is False
+
+
+def test_a_box_with_three_fixed_points_is_not_certified():
+    """F = a^2 s1 on one spin with J^D = 1/4: fixed points a = -1/2, 0 (spurious), +1/2."""
+    from theory.flow import FlowState
+
+    from verify.certify import BALL, ball_context
+
+    model = model_from_spec({"family": "custom", "n": 1, "energy": "a**2*s1", "params": ["a"]})
+    target = from_couplings({"1": "0.25"}, 1)
+    with ball_context(DPS):
+        m_data = target.moment_array(BALL)
+
+        def f(x):
+            return FlowState(model, x, m_data, BALL).gradient
+
+        def jac(x):
+            return FlowState(model, x, m_data, BALL).hessian()
+
+        inv = np.linalg.inv(np.array([[float(jac(BALL.array([Fraction(0)]))[0, 0].mid())]]))
+        assert krawczyk(f, jac, (Fraction(0),), Fraction(1), inv).certified is False
+        # the spurious point alone, in a small box, is isolated (H = 2 r_1 != 0) and certified
+        assert krawczyk(f, jac, (Fraction(0),), Fraction(1, 10**12), inv).certified is True
+
+
+def test_exact_inertia_of_the_paramagnetic_closed_form_matches_balls():
+    """Rational data: H = diag(-(1 - m_i^2)) ⊕ 0_M ⊕ Ĉ ⊗ I_M exactly (verify/spurious.py)."""
+    from theory.arith import MP
+    from theory.flow import FlowState
+
+    from verify.certify import BALL, ball_context
+    from verify.spurious import paramagnetic
+
+    probs = [Fraction(k, 100) for k in (17, 6, 11, 14, 9, 13, 19, 11)]
+    target = from_probabilities(probs, 3)
+    n, M = 3, 2
+    S = [[1 - 2 * ((x >> i) & 1) for i in range(n)] for x in range(8)]
+    m = [sum(p * S[x][i] for x, p in enumerate(probs)) for i in range(n)]
+    Chat = [[Fraction(0) if i == j else sum(p * S[x][i] * S[x][j] for x, p in enumerate(probs)) - m[i] * m[j]
+             for j in range(n)] for i in range(n)]
+    P = n + M + n * M
+    H = [[Fraction(0)] * P for _ in range(P)]
+    for i in range(n):
+        H[i][i] = -(1 - m[i] ** 2)
+    for mu in range(M):
+        for i in range(n):
+            for j in range(n):
+                H[n + M + i * M + mu][n + M + j * M + mu] = Chat[i][j]
+    exact = exact_inertia(H)
+    model = RBM(n, M)
+    point = paramagnetic(model, target, DPS)
+    with ball_context(DPS) as ball:
+        Hb = FlowState(model, ball.array(point.theta), target.moment_array(ball), ball).hessian()
+    import mpmath
+
+    with mpmath.workdps(DPS):
+        _, Q = mpmath.eigsy(mpmath.matrix([[float(v.mid()) for v in row] for row in Hb]))
+        Qf = np.array([[float(Q[i, j]) for j in range(P)] for i in range(P)])
+    balls = inertia(Hb, Qf)
+    assert exact.zero == M and exact.negative + exact.positive + exact.zero == P
+    assert (balls.negative, balls.positive) == (exact.negative, exact.positive) and balls.undecided == exact.zero
+
+
+def test_exact_rank_of_a_selection_jacobian():
+    from theory.arith import EXACT
+    from theory.effective import jacobian
+
+    model = GIM(3, 2)
+    G = jacobian(model, EXACT.array(model.zero_params()), EXACT)
+    assert exact_rank([[Fraction(int(v)) for v in row] for row in G]) == 6

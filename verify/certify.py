@@ -1,0 +1,271 @@
+r"""Certified facts about a fixed point, in ball arithmetic (FLINT/Arb through python-flint).
+
+The structured formulas of :mod:`theory` run unchanged on numpy arrays of Arb balls (:data:`BALL`),
+so :math:`\nabla\ell` and :math:`H` are enclosed rigorously, over a single point or over a whole box.
+
+* **Existence and uniqueness** (:func:`krawczyk`): for :math:`f` with Jacobian :math:`f'`, a box
+  :math:`X = \check x + [-\rho, \rho]^n`, an approximate inverse :math:`Y \approx f'(\check x)^{-1}`, the Krawczyk
+  operator :math:`K(X) = \check x - Y f(\check x) + (I - Y f'(X))(X - \check x)`; if :math:`K(X)` lies in the
+  interior of :math:`X`, then :math:`f` has exactly one zero in :math:`X`. Applied to :math:`\nabla\ell` when
+  :math:`H` is nonsingular (an isolated fixed point). At a data-consistent point with neutral
+  directions the fixed points form a manifold and cannot be isolated; there the certificate is
+  for :math:`J(\check\theta + Uz) = J^D` on the slice spanned by the row space :math:`U` of :math:`G`
+  (``D`` equations, ``D`` unknowns): a zero proves a data-consistent fixed point (:math:`r = 0` exactly,
+  so :math:`\nabla\ell = G^\top r = 0`) in the box, unique on the slice.
+* **Inertia** (:func:`inertia`): with approximate eigenvectors :math:`Q` (mpmath), :math:`M = Q^\top H Q` in
+  balls over the box; Gershgorin on :math:`Q^\top Q` proves :math:`Q` nonsingular, so by Sylvester's law
+  :math:`M` and :math:`H` have the same inertia; Weyl's inequality with
+  :math:`\rho = \|M - \mathrm{diag}(\mathrm{mid}\,M)\|_F` certifies every eigenvalue whose diagonal entry is beyond
+  :math:`\pm\rho` and encloses the others in :math:`[-\rho', \rho']`. Balls never prove an eigenvalue is 0.
+* **Exact counts** (:func:`exact_inertia`, :func:`exact_rank`): for rational matrices, the characteristic
+  polynomial (``fmpq_mat``) gives the multiplicity of 0, and Descartes' rule of signs, exact for a
+  real-rooted polynomial, gives the positive and negative counts.
+
+python-flint comparisons of balls return ``False`` when undecided: every test here is written so
+that ``True`` is a proof (``not (x > 0)`` is never used as one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+
+from theory.arith import Arith
+
+__all__ = ["BALL", "ball_context", "krawczyk", "inertia", "exact_inertia", "exact_rank", "Inertia", "KrawczykResult", "certify_point"]
+
+
+def _flint():
+    try:
+        import flint
+    except ImportError:  # pragma: no cover - python-flint is a runtime dependency
+        from theory.errors import SpecError
+
+        raise SpecError("certificates need python-flint: pip install python-flint") from None
+    return flint
+
+
+def _ufunc(method: str):
+    def apply(x):
+        return np.frompyfunc(lambda v: getattr(v, method)(), 1, 1)(x)
+
+    return apply
+
+
+def _ball_scalar(q: Fraction):
+    flint = _flint()
+    return flint.arb(flint.fmpq(q.numerator, q.denominator))
+
+
+BALL = Arith(
+    name="ball",
+    dtype=object,
+    scalar=_ball_scalar,
+    exp=_ufunc("exp"),
+    log=_ufunc("log"),
+    cosh=_ufunc("cosh"),
+    sinh=_ufunc("sinh"),
+    tanh=_ufunc("tanh"),
+    sqrt=_ufunc("sqrt"),
+    log2cosh=np.frompyfunc(lambda v: (2 * v.cosh()).log(), 1, 1),
+    softplus=np.frompyfunc(lambda v: (1 + v.exp()).log(), 1, 1),
+    sigmoid=np.frompyfunc(lambda v: 1 / (1 + (-v).exp()), 1, 1),
+)
+
+
+class ball_context:
+    """``with ball_context(dps):`` sets Arb's working precision (bits) for the block, then restores it."""
+
+    def __init__(self, dps: int):
+        self.bits = int(dps * 3.33) + 20
+
+    def __enter__(self):
+        flint = _flint()
+        self.saved = flint.ctx.prec
+        flint.ctx.prec = self.bits
+        return BALL
+
+    def __exit__(self, *exc):
+        _flint().ctx.prec = self.saved
+
+
+def _ball(mid: Fraction, radius: Fraction):
+    flint = _flint()
+    return flint.arb(flint.fmpq(mid.numerator, mid.denominator)) + flint.arb(0, flint.arb(flint.fmpq(radius.numerator, radius.denominator)))
+
+
+def _strictly_inside(inner, outer) -> bool:
+    """``inner ⊂ interior(outer)`` for balls, proved (False when undecided)."""
+    return bool(inner.lower() > outer.lower()) and bool(inner.upper() < outer.upper())
+
+
+@dataclass(frozen=True)
+class KrawczykResult:
+    """``certified``: exactly one zero in the box of half-width ``radius`` around ``center``."""
+
+    certified: bool
+    radius: Fraction
+    note: str = ""
+    width: float | None = None  # largest width of K(X), a measure of how tight the enclosure is
+
+
+def krawczyk(f, jac, center: tuple[Fraction, ...], radius: Fraction, approx_inverse: np.ndarray) -> KrawczykResult:
+    """Krawczyk test for ``f`` (ball vector of a ball vector) with Jacobian ``jac`` around ``center``.
+
+    ``approx_inverse`` is any matrix (floats or rationals; it need not be exact: it is read as exact
+    rationals and only affects whether the test succeeds, never its soundness).
+    """
+    n = len(center)
+    X = np.array([_ball(c, radius) for c in center], dtype=object)
+    xc = np.array([_ball(c, Fraction(0)) for c in center], dtype=object)
+    Y = np.array([[_ball(Fraction(str(v)) if not isinstance(v, Fraction) else v, Fraction(0)) for v in row]
+                  for row in approx_inverse], dtype=object)
+    fx = f(xc)
+    JX = jac(X)
+    identity = np.array([[_ball(Fraction(int(i == j)), Fraction(0)) for j in range(n)] for i in range(n)], dtype=object)
+    K = xc - Y @ fx + (identity - Y @ JX) @ (X - xc)
+    inside = all(_strictly_inside(K[i], X[i]) for i in range(n))
+    width = max(float(2 * K[i].rad()) for i in range(n))
+    return KrawczykResult(inside, radius, "" if inside else "K(X) is not inside X", width)
+
+
+@dataclass(frozen=True)
+class Inertia:
+    """Certified counts of negative and positive eigenvalues; the rest are enclosed in ``[-rho, rho]``."""
+
+    negative: int
+    positive: int
+    undecided: int
+    rho: float
+    q_nonsingular: bool
+    exact: bool = False
+    zero: int | None = None  # known only from exact arithmetic
+    notes: tuple = field(default=())
+
+
+def inertia(H_balls: np.ndarray, Q: np.ndarray) -> Inertia:
+    r"""Inertia of the symmetric matrix enclosed by ``H_balls`` from approximate eigenvectors ``Q`` (columns)."""
+    n = H_balls.shape[0]
+    Qb = np.array([[_ball(Fraction(str(v)), Fraction(0)) for v in row] for row in np.asarray(Q)], dtype=object)
+    gram = Qb.T @ Qb
+    nonsingular = all(bool(gram[i, i] - sum(abs(gram[i, j]) for j in range(n) if j != i) > 0) for i in range(n))
+    M = Qb.T @ H_balls @ Qb
+    # upper bounds only: a ball straddling 0 has no square root, its upper endpoint does
+    bound2 = sum((abs(M[i, j]).upper() ** 2 for i in range(n) for j in range(n) if i != j), start=_ball(Fraction(0), Fraction(0)))
+    bound2 += sum((M[i, i].rad() ** 2 for i in range(n)), start=_ball(Fraction(0), Fraction(0)))
+    rho = bound2.upper().sqrt().upper()
+    mids = [M[i, i].mid() for i in range(n)]
+    negative = sum(1 for d in mids if bool(d < -rho)) if nonsingular else 0
+    positive = sum(1 for d in mids if bool(d > rho)) if nonsingular else 0
+    return Inertia(negative, positive, n - negative - positive, float(rho.mid()), nonsingular)
+
+
+def _descartes(coeffs: list) -> int:
+    signs = [c > 0 for c in coeffs if c != 0]
+    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
+
+
+def exact_inertia(H_rational: list[list[Fraction]]) -> Inertia:
+    """Exact inertia of a rational symmetric matrix: zero multiplicity and Descartes counts of its charpoly."""
+    flint = _flint()
+    n = len(H_rational)
+    mat = flint.fmpq_mat(n, n, [flint.fmpq(v.numerator, v.denominator) for row in H_rational for v in row])
+    poly = mat.charpoly()
+    coeffs = [poly[k] for k in range(n + 1)]  # ascending
+    zero = next(k for k, c in enumerate(coeffs) if c != 0)
+    positive = _descartes(list(reversed(coeffs)))
+    negative = _descartes([c * (-1) ** k for k, c in reversed(list(enumerate(coeffs)))])
+    return Inertia(negative, positive, 0, 0.0, True, exact=True, zero=zero)
+
+
+def exact_rank(G_rational: list[list[Fraction]]) -> int:
+    """Exact rank of a rational matrix (``fmpq_mat.rank``)."""
+    flint = _flint()
+    rows, cols = len(G_rational), len(G_rational[0])
+    return int(flint.fmpq_mat(rows, cols, [flint.fmpq(v.numerator, v.denominator) for r in G_rational for v in r]).rank())
+
+
+def approximate_inverse(matrix_mid) -> np.ndarray:
+    """Float inverse of a ball matrix's midpoints (good enough for Krawczyk's preconditioner)."""
+    mids = np.array([[float(v.mid()) for v in row] for row in matrix_mid])
+    return np.linalg.inv(mids)
+
+
+
+
+
+def _exact(values) -> tuple[Fraction, ...]:
+    from .search import to_exact
+
+    return to_exact(values)
+
+
+def certify_point(model, target, theta_exact, dps: int, classification=None) -> dict:
+    """Certificates for a numerically found fixed point: existence (and uniqueness) in a box, inertia of H.
+
+    Returns a JSON-ready dict: ``certified`` (existence proved), ``method`` (``krawczyk`` on
+    :math:`\\nabla\\ell`, or ``krawczyk-slice`` on :math:`J = J^D`), ``radius``, the certified inertia
+    counts and the enclosure radius of the undecided eigenvalues.
+    """
+    from theory.effective import jacobian, model_couplings
+    from theory.flow import FlowState
+
+    from .fixed_points import classify
+
+    c = classification or classify(model, target, theta_exact, dps, with_f1=False)
+    radius = Fraction(1, 10 ** (dps // 2))
+    center = tuple(theta_exact)
+    out: dict = {"radius": f"1e-{dps // 2}", "dps": dps}
+    with ball_context(2 * dps) as ball:
+        m_data = target.moment_array(ball)
+        if c.neutral == 0:
+            out["method"] = "krawczyk"
+
+            def f(x):
+                return FlowState(model, x, m_data, ball).gradient
+
+            def jac(x):
+                return FlowState(model, x, m_data, ball).hessian()
+
+            centre_balls = ball.array(center)
+            result = krawczyk(f, jac, center, radius, approximate_inverse(jac(centre_balls)))
+            box = np.array([_ball(q, radius) for q in center], dtype=object)
+            out["uniqueness"] = "unique fixed point in the box"
+        elif c.kind == "data-consistent" and c.rank_G == c.D:
+            out["method"] = "krawczyk-slice"
+            with mpmath.workdps(dps):
+                U = c.low.G_null[:, : c.D]
+                U_exact = np.array([[Fraction(float(v)) for v in row] for row in U], dtype=object)
+            J_data = target.coupling_array(ball)
+            base = ball.array(center)
+            Ub = ball.array(U_exact)
+
+            def f(z):
+                return model_couplings(model, base + Ub @ z, ball) - J_data
+
+            def jac(z):
+                return jacobian(model, base + Ub @ z, ball) @ Ub
+
+            zero = tuple(Fraction(0) for _ in range(c.D))
+            result = krawczyk(f, jac, zero, radius, approximate_inverse(jac(ball.array(zero))))
+            Z = np.array([_ball(Fraction(0), radius) for _ in range(c.D)], dtype=object)
+            box = base + Ub @ Z
+            out["uniqueness"] = "unique on the slice through the point spanned by the row space of G"
+        else:
+            return {**out, "certified": False, "method": None,
+                    "note": "the fixed points here are not isolated and the point is not data-consistent with full-rank G"}
+        out["certified"] = result.certified
+        out["enclosure_width"] = result.width
+        if not result.certified:
+            out["note"] = result.note
+            return out
+        H_box = FlowState(model, box, m_data, ball).hessian()
+        with mpmath.workdps(dps):
+            Q = np.array([[float(v) for v in row] for row in c.low.eigenvectors])
+        inert = inertia(H_box, Q)
+    out.update({"negative": inert.negative, "positive": inert.positive, "undecided": inert.undecided,
+                "undecided_within": f"{inert.rho:.3e}", "q_nonsingular": inert.q_nonsingular})
+    return out
