@@ -35,7 +35,7 @@ import numpy as np
 
 from theory.arith import Arith
 
-__all__ = ["BALL", "ball_context", "krawczyk", "inertia", "exact_inertia", "exact_rank", "Inertia", "KrawczykResult", "certify_point"]
+__all__ = ["BALL", "ball_context", "krawczyk", "inertia", "exact_inertia", "exact_rank", "Inertia", "KrawczykResult", "certify_point", "certify_support", "consistent_with"]
 
 
 def _flint():
@@ -269,3 +269,78 @@ def certify_point(model, target, theta_exact, dps: int, classification=None) -> 
     out.update({"negative": inert.negative, "positive": inert.positive, "undecided": inert.undecided,
                 "undecided_within": f"{inert.rho:.3e}", "q_nonsingular": inert.q_nonsingular})
     return out
+
+
+def unmatched_rows_vanish(model, theta_exact, free: list[int], rows: list[int]) -> bool:
+    """Do the given rows of :math:`G` vanish identically on the slice? Decided symbolically (sympy), with
+    the free coordinates as symbols and the others exact: balls cannot see that :math:`u - u = 0`."""
+    import sympy as sp
+
+    from theory.arith import EXACT
+    from theory.effective import jacobian
+
+    theta = np.array([sp.Symbol(f"x{k}", real=True) if k in free else sp.Rational(q.numerator, q.denominator)
+                      for k, q in enumerate(theta_exact)], dtype=object)
+    G = jacobian(model, theta, EXACT)
+    return all(sp.simplify(v) == 0 for v in G[rows].reshape(-1))
+
+
+def certify_support(model, target, theta_exact, free: list[int], matched: list[int], dps: int) -> dict:
+    r"""Certificate for a fixed point on a slice where some couplings are matched and the others cannot move.
+
+    The coordinates outside ``free`` stay at their exact values. Krawczyk on
+    :math:`r_S(\theta) = m^D_S - m_S(J(\theta)) = 0` over the ``free`` coordinates (``|S| = |free|``, Jacobian
+    :math:`-(CG)_{S,\mathrm{free}}`) proves a unique zero in the box; if moreover every row of :math:`G` for
+    the unmatched couplings vanishes identically on the slice (:func:`unmatched_rows_vanish`), then
+    :math:`\nabla\ell = G_S^\top r_S + G_Z^\top r_Z = 0` there: a fixed point exists in the box, spurious when
+    :math:`r_Z \ne 0`. This covers the exact spurious points of :mod:`verify.spurious` (``product`` with
+    :math:`u_A = v_A = 0`: free ``u_S`` with ``v_S = 1``; the paramagnetic point: free fields with
+    ``w = 0, b = 0``), whose neutral directions make them non-isolated.
+    """
+    from theory.flow import FlowState
+
+    if len(free) != len(matched):
+        raise ValueError("the slice needs as many free coordinates as matched couplings")
+    radius = Fraction(1, 10 ** (dps // 2))
+    unmatched = [k for k in range(2**model.n - 1) if k not in matched]
+    out: dict = {"method": "krawczyk-support", "radius": f"1e-{dps // 2}", "dps": dps}
+    with ball_context(2 * dps) as ball:
+        m_data = target.moment_array(ball)
+        base = ball.array(theta_exact)
+
+        def theta_of(x):
+            th = base.copy()
+            th[free] = x
+            return th
+
+        def f(x):
+            return FlowState(model, theta_of(x), m_data, ball).r[matched]
+
+        def jac(x):
+            st = FlowState(model, theta_of(x), m_data, ball)
+            return -(st.C @ st.G)[np.ix_(matched, free)]
+
+        centre = tuple(theta_exact[k] for k in free)
+        result = krawczyk(f, jac, centre, radius, approximate_inverse(jac(ball.array(centre))))
+    frozen = unmatched_rows_vanish(model, theta_exact, free, unmatched)
+    out["certified"] = bool(result.certified and frozen)
+    out["enclosure_width"] = result.width
+    out["unmatched_rows_of_G_vanish_on_slice"] = frozen
+    if not out["certified"]:
+        out["note"] = result.note or "the rows of G of the unmatched couplings do not vanish on the slice"
+    return out
+
+
+def consistent_with(cert: dict, classification) -> bool | None:
+    """Does a certificate agree with the numerical classification? (``None`` when nothing was certified.)
+
+    Certified negative/positive eigenvalue counts may not exceed the numerical stable/unstable counts.
+    """
+    if not cert.get("certified"):
+        return None
+    if "negative" not in cert:
+        return True
+    c = classification
+    if c.stable is None or c.unstable is None:
+        return None
+    return cert["negative"] <= c.stable and cert["positive"] <= c.unstable

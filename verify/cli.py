@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--md", dest="md_out", default=None, help="write a Markdown report to this file")
     run.add_argument("--tex", dest="tex_out", default=None, help="write a LaTeX report (pdflatex-ready) to this file")
     run.add_argument("--baseline", default=None, help="compare with a saved baseline; exit 1 on a regression")
+    run.add_argument("--certify", action="store_true", help="attach ball-arithmetic certificates to F2, S1, S2 verdicts")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     bl = sub.add_parser("baseline", help="save a regression baseline (a JSON report of a run)")
@@ -74,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     cl.add_argument("--dps", type=int, default=50)
     cl.add_argument("--polish", action="store_true", help="first move to the fixed point Newton finds from the point")
     cl.add_argument("--follow-fibre", action="store_true", help="at a data-consistent point, walk along a neutral direction")
+    cl.add_argument("--certify", action="store_true", help="prove existence (Krawczyk) and the inertia of H in ball arithmetic")
 
     fp = sub.add_parser("fixed-points", help="search fixed points from seeded starts, classify and merge them")
     fp.add_argument("case_file")
@@ -144,7 +146,7 @@ def _couplings(args) -> int:
 def _classify(args) -> int:
     from .commands import classify_document
 
-    print(json.dumps(classify_document(args.case_file, args.dps, args.polish, args.follow_fibre), indent=2))
+    print(json.dumps(classify_document(args.case_file, args.dps, args.polish, args.follow_fibre, args.certify), indent=2))
     return 0
 
 
@@ -253,7 +255,8 @@ def _run(args) -> int:
     from .runner import run_jobs
 
     verdicts, skips, observations, seconds = run_jobs(jobs, args.dps, args.jobs, progress=not args.no_progress,
-                                                      scheduler=getattr(args, "scheduler", None))
+                                                      scheduler=getattr(args, "scheduler", None),
+                                                      certify=getattr(args, "certify", False))
     print(format_table(summary_rows(verdicts, seconds, skips)))
     if observations:
         print(format_observations(observations))

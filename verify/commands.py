@@ -46,7 +46,7 @@ def couplings_document(path: str, dps: int, gauge: str = "spin") -> dict:
         }
 
 
-def classify_document(path: str, dps: int, polish_point: bool = False, fibre: bool = False) -> dict:
+def classify_document(path: str, dps: int, polish_point: bool = False, fibre: bool = False, certify: bool = False) -> dict:
     """Classification of the case's parameter point (``polish_point``: of the fixed point Newton finds from it)."""
     from .fixed_points import classify
     from .search import polish
@@ -65,6 +65,19 @@ def classify_document(path: str, dps: int, polish_point: bool = False, fibre: bo
     c = classify(case.model, case.target, theta, dps)
     doc = c.to_json(case.model)
     doc.update(extra)
+    if certify:
+        from .certify import certify_point, consistent_with
+
+        if c.fixed_point:
+            cert = certify_point(case.model, case.target, theta, dps, c)
+            doc["certified"] = bool(cert.get("certified"))
+            doc["certificate"] = cert
+            if consistent_with(cert, c) is False:
+                doc["verdict"] = "fails"
+                doc["certificate"]["contradiction"] = "certified eigenvalue counts exceed the numerical ones"
+        else:
+            doc["certified"] = False
+            doc["certificate"] = {"note": "not a fixed point: nothing to certify"}
     if fibre and c.kind == "data-consistent" and c.neutral:
         from .propositions.s1_neutral import fibre_requirements
 

@@ -131,6 +131,19 @@ def s1_requirements(c) -> list[Requirement]:
     return reqs
 
 
+def certificate_requirements(model, target, c, dps: int, reqs: list) -> dict:
+    """Certify the fixed point ``c`` (:mod:`verify.certify`); a certificate that contradicts the numerical
+    classification appends a failing requirement to ``reqs``. Returns the certificate."""
+    from .certify import certify_point, consistent_with
+
+    cert = certify_point(model, target, c.theta, dps, c)
+    if consistent_with(cert, c) is False:
+        reqs.append(Requirement.fact("certificate_agrees_with_classification", False, dps,
+                                     f"certified {cert.get('negative')} negative / {cert.get('positive')} positive, "
+                                     f"numerically {c.stable} stable / {c.unstable} unstable"))
+    return cert
+
+
 def point_verdicts(model, target, c, with_f1: bool = True) -> list[Verdict]:
     """Verdicts of the propositions that apply at the classified point ``c`` (F1 optional: it holds
     at every point and the registry checks it at the cases' own points)."""

@@ -51,6 +51,7 @@ class Proposition:
     check: Callable[[Case, int], "Verdict | Skip | Observation"]
     cases: Callable[..., list[Case]]
     empirical: bool = False  # an empirical claim: its checks return Observations (reported, not judged)
+    certifiable: bool = False  # check(case, dps, certify=True) attaches ball-arithmetic certificates
 
 
 REGISTRY: dict[str, Proposition] = {}

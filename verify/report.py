@@ -34,6 +34,7 @@ def summary_rows(verdicts: list[Verdict], seconds: dict[str, float] | None = Non
                 FAILS: sum(v.status == FAILS for v in vs),
                 INCONCLUSIVE: sum(v.status == INCONCLUSIVE for v in vs),
                 "not_applicable": skipped[pid],
+                "certified": (sum(1 for v in vs if v.certified) if any(v.certified is not None for v in vs) else None),
                 "worst_margin": round(min(margins), 2) if margins else None,
                 "seconds": (seconds or {}).get(pid),
             }
@@ -43,14 +44,19 @@ def summary_rows(verdicts: list[Verdict], seconds: dict[str, float] | None = Non
 
 def format_table(rows: list[dict]) -> str:
     """A plain-text table: proposition, holds, fails, inconclusive, worst margin, time."""
+    show_cert = any(r.get("certified") is not None for r in rows)
     head = f"{'proposition':<12}{'holds':>7}{'fails':>7}{'inconcl.':>10}{'n/a':>6}{'worst margin':>14}{'time':>9}"
+    head += f"{'certified':>11}" if show_cert else ""
     lines = [head, "-" * len(head)]
     for r in rows:
         margin = "-" if r["worst_margin"] is None else f"{r['worst_margin']:.1f} dig"
         secs = "-" if r["seconds"] is None else f"{r['seconds']:.1f}s"
-        lines.append(
-            f"{r['proposition']:<12}{r[HOLDS]:>7}{r[FAILS]:>7}{r[INCONCLUSIVE]:>10}{r['not_applicable']:>6}{margin:>14}{secs:>9}"
-        )
+        line = f"{r['proposition']:<12}{r[HOLDS]:>7}{r[FAILS]:>7}{r[INCONCLUSIVE]:>10}{r['not_applicable']:>6}{margin:>14}{secs:>9}"
+        if show_cert:
+            total = r[HOLDS] + r[FAILS] + r[INCONCLUSIVE]
+            certified = "-" if r.get("certified") is None else f"{r['certified']}/{total}"
+            line += f"{certified:>11}"
+        lines.append(line)
     return "\n".join(lines)
 
 

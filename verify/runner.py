@@ -17,6 +17,7 @@ from .registry import Observation, Skip
 __all__ = ["run_jobs"]
 
 _GROUPS: list = []
+_CERTIFY = False
 
 
 def _group(jobs):
@@ -30,10 +31,10 @@ def _group(jobs):
 
 def _run_group(index: int, dps: int):
     case, props = _GROUPS[index]
-    return [run_check(prop, case, dps) for prop in props]
+    return [run_check(prop, case, dps, _CERTIFY) for prop in props]
 
 
-def run_check(prop, case, dps: int):
+def run_check(prop, case, dps: int, certify: bool = False):
     """``(id, outcome, seconds)``; a check that raises is a failed verdict carrying the error, not a crash."""
     from theory.errors import SpecError
 
@@ -42,7 +43,7 @@ def run_check(prop, case, dps: int):
 
     start = time.perf_counter()
     try:
-        outcome = prop.check(case, dps)
+        outcome = prop.check(case, dps, certify=True) if certify and prop.certifiable else prop.check(case, dps)
     except SpecError:
         raise
     except Exception as err:  # noqa: BLE001 — any other exception is a defect the report must show
@@ -51,11 +52,11 @@ def run_check(prop, case, dps: int):
     return prop.id, outcome, time.perf_counter() - start
 
 
-def _remote_group(case, pids: list[str], dps: int):
+def _remote_group(case, pids: list[str], dps: int, certify: bool = False):
     """Worker side of the Dask path: look the propositions up in the worker's own registry."""
     from .registry import get
 
-    return [run_check(get(pid), case, dps) for pid in pids]
+    return [run_check(get(pid), case, dps, certify) for pid in pids]
 
 
 def _run_on_dask(scheduler: str, dps: int, bar) -> list:
@@ -73,7 +74,8 @@ def _run_on_dask(scheduler: str, dps: int, bar) -> list:
         raise SpecError(f"cannot reach the Dask scheduler at {scheduler!r}: {err}") from None
     results = []
     try:
-        futures = [client.submit(_remote_group, case, [p.id for p in props], dps, pure=False) for case, props in _GROUPS]
+        futures = [client.submit(_remote_group, case, [p.id for p in props], dps, _CERTIFY, pure=False)
+                   for case, props in _GROUPS]
         for fut in dask_completed(futures):
             part = fut.result()
             results.extend(part)
@@ -83,13 +85,15 @@ def _run_on_dask(scheduler: str, dps: int, bar) -> list:
     return results
 
 
-def run_jobs(jobs, dps: int, workers: int | None = None, progress: bool = True, scheduler: str | None = None):
+def run_jobs(jobs, dps: int, workers: int | None = None, progress: bool = True, scheduler: str | None = None,
+             certify: bool = False):
     """Run ``(proposition, case)`` jobs on local processes, or on an existing Dask cluster (``scheduler``);
     returns ``(verdicts, skips, observations, seconds per proposition)``."""
     from tqdm import tqdm
 
-    global _GROUPS
+    global _GROUPS, _CERTIFY
     _GROUPS = _group(jobs)
+    _CERTIFY = certify
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(jobs), desc="checking", unit="check", disable=not progress, file=sys.stderr, leave=False)
     results = []

@@ -62,6 +62,8 @@ class SpuriousPoint:
     theta: tuple[Fraction, ...]
     predicted_eigenvalues: tuple  # mpf values that must appear in spec H (with multiplicity)
     description: str
+    free: tuple = ()  # coordinates left free by the certificate's slice (verify.certify.certify_support)
+    matched: tuple = ()  # canonical indices of the couplings matched there
 
 
 def maxent_on_support(n: int, support: list, m_data, dps: int, max_iter: int = 100):
@@ -111,7 +113,8 @@ def product_switched_off(n: int, target, off: list[tuple], dps: int) -> Spurious
         theta = to_exact(u + v)
         predicted = tuple(x for k in off_idx for x in (r[k], -r[k]))
     names = ", ".join(",".join(map(str, A)) for A in off)
-    return SpuriousPoint(model, theta, predicted, f"product n={n}, u = v = 0 on {{{names}}}, rest fitted")
+    return SpuriousPoint(model, theta, predicted, f"product n={n}, u = v = 0 on {{{names}}}, rest fitted",
+                         free=tuple(support), matched=tuple(support))
 
 
 def connected_pair_matrix(m_by_mask, m_model_by_mask, n: int) -> np.ndarray:
@@ -148,7 +151,8 @@ def paramagnetic(model, target, dps: int, biases=None, output=None) -> SpuriousP
             spec = mpmath.eigsy(mpmath.matrix(C_hat.tolist()), eigvals_only=True)
             predicted = tuple([-(1 - m_data[i] ** 2) for i in range(n)] + [mpmath.mpf(0)] * M
                               + [spec[k] for k in range(n) for _ in range(M)])
-    return SpuriousPoint(model, tuple(theta), predicted, f"{model.family} paramagnetic point (w = 0, fields matched)")
+    return SpuriousPoint(model, tuple(theta), predicted, f"{model.family} paramagnetic point (w = 0, fields matched)",
+                         free=tuple(range(n)), matched=tuple(range(n)))
 
 
 def dead_unit(n: int, M: int, target, dps: int, seed: int = 0, t_max: float = 1e5) -> SpuriousPoint | None:

@@ -109,8 +109,17 @@ class Verdict:
     reproduce: str
     margin: float | None = None
     notes: tuple[str, ...] = field(default=())
+    certified: bool | None = None  # None: no certificate was asked for
+    certificate: dict | None = None
+
+    def with_certificate(self, certificate: dict) -> "Verdict":
+        """This verdict with a ball-arithmetic certificate attached (see :mod:`verify.certify`)."""
+        from dataclasses import replace
+
+        return replace(self, certified=bool(certificate.get("certified")), certificate=certificate)
 
     def to_json(self) -> dict:
+        extra = {} if self.certified is None else {"certified": self.certified, "certificate": self.certificate}
         return {
             "proposition": self.proposition,
             "case": self.case,
@@ -120,6 +129,7 @@ class Verdict:
             "evidence": self.evidence,
             "notes": list(self.notes),
             "reproduce": self.reproduce,
+            **extra,
         }
 
 

@@ -103,3 +103,52 @@ def test_exact_rank_of_a_selection_jacobian():
     model = GIM(3, 2)
     G = jacobian(model, EXACT.array(model.zero_params()), EXACT)
     assert exact_rank([[Fraction(int(v)) for v in row] for row in G]) == 6
+
+
+def test_spurious_constructions_are_certified_through_s2():
+    from verify.registry import get
+
+    cases = [c for c in get("S2").cases(ns=(3,), families=None, quick=True)
+             if c.meta["construction"] in ("product-off", "paramagnetic", "degenerate")]
+    assert {c.meta["construction"] for c in cases} == {"product-off", "paramagnetic", "degenerate"}
+    for case in cases:
+        v = get("S2").check(case, DPS, certify=True)
+        assert v.status == "holds" and v.certified is True, (case.name, v.certificate)
+        assert v.to_json()["certificate"]["method"] in ("krawczyk-support", "krawczyk")
+
+
+def test_four_spin_rbm_data_consistent_point_is_certified():
+    model, target = RBM(4, 3), named("pairwise", 4, seed=1)
+    cert = certify_point(model, target, found(model, target), DPS)
+    assert cert["certified"] and cert["method"] == "krawczyk-slice" and cert["positive"] == 0
+
+
+def test_a_contradicting_certificate_is_a_failure(monkeypatch):
+    import verify.certify as certify
+    from verify.registry import get
+
+    case = next(c for c in get("F2").cases(ns=(3,), families=["rbm"], quick=True) if "m2-spin" in c.name)
+    honest = get("F2").check(case, DPS, certify=True)
+    assert honest.status == "holds" and honest.certified
+    monkeypatch.setattr(certify, "certify_point", lambda *a, **k: {"certified": True, "negative": 0, "positive": 99})
+    lying = get("F2").check(case, DPS, certify=True)
+    assert lying.status == "fails"
+    assert lying.evidence["certificate_agrees_with_classification"]["satisfied"] is False
+
+
+def test_classify_certify_reports_what_is_proved(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps({"model": {"family": "gim", "n": 3, "max_order": 2},
+                             "params": {"J": {"1": 0.1}}, "target": {"named": "random-couplings", "seed": 4}}))
+    out = subprocess.run([sys.executable, "-m", "verify", "classify", str(p), "--polish", "--certify", "--dps", "30"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["certified"] is True and doc["certificate"]["negative"] == 6
+    not_fixed = subprocess.run([sys.executable, "-m", "verify", "classify", str(p), "--certify", "--dps", "30"],
+                               capture_output=True, text=True)
+    assert json.loads(not_fixed.stdout)["certified"] is False

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from ..cases import Case, fixed_point_cases
 from ..endpoints import flow_endpoint
-from ..point_checks import f2_requirements
+from ..point_checks import certificate_requirements, f2_requirements
 from ..registry import Proposition, Skip, register, reproduce_line
 from ..verdict import Verdict, judge
 
 __all__ = ["check_f2"]
 
 
-def check_f2(case: Case, dps: int) -> Verdict | Skip:
+def check_f2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
     end = flow_endpoint(case, dps)
     if end.classification is None:
         return Skip("F2", case.name, end.note)
     c = end.classification
     extra = {"kind": c.kind, "rank_G": c.rank_G, "D": c.D, "P": c.P, "lowest_inconsistent_order": c.lowest_inconsistent_order}
-    return judge("F2", case.name, f2_requirements(c), dps, reproduce_line("F2", case, dps), extra=extra)
+    reqs = f2_requirements(c)
+    cert = certificate_requirements(case.model, case.target, c, dps, reqs) if certify else None
+    verdict = judge("F2", case.name, reqs, dps, reproduce_line("F2", case, dps), extra=extra)
+    return verdict.with_certificate(cert) if cert is not None else verdict
 
 
 register(
@@ -33,5 +36,6 @@ register(
         hypotheses="a fixed point of the flow (the endpoint of the case's flow)",
         check=check_f2,
         cases=fixed_point_cases,
+        certifiable=True,
     )
 )

@@ -14,7 +14,7 @@ from ..cases import Case, fixed_point_cases
 from ..endpoints import flow_endpoint
 from ..neutral import confirm_on_fibre, follow_fibre
 from ..numeric import zero_threshold
-from ..point_checks import s1_requirements
+from ..point_checks import certificate_requirements, s1_requirements
 from ..registry import Proposition, Skip, register, reproduce_line
 from ..verdict import Requirement, Verdict, judge
 
@@ -43,7 +43,7 @@ def fibre_requirements(model, target, theta, dps: int) -> tuple[list[Requirement
     return reqs, evidence
 
 
-def check_s1(case: Case, dps: int) -> Verdict | Skip:
+def check_s1(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
     end = flow_endpoint(case, dps)
     if end.classification is None:
         return Skip("S1", case.name, end.note)
@@ -56,7 +56,9 @@ def check_s1(case: Case, dps: int) -> Verdict | Skip:
         fibre, evidence = fibre_requirements(case.model, case.target, c.theta, dps)
         reqs += fibre
         extra.update(evidence)
-    return judge("S1", case.name, reqs, dps, reproduce_line("S1", case, dps), extra=extra)
+    cert = certificate_requirements(case.model, case.target, c, dps, reqs) if certify else None
+    verdict = judge("S1", case.name, reqs, dps, reproduce_line("S1", case, dps), extra=extra)
+    return verdict.with_certificate(cert) if cert is not None else verdict
 
 
 register(
@@ -67,5 +69,6 @@ register(
         hypotheses="a data-consistent fixed point (the endpoint of the case's flow)",
         check=check_s1,
         cases=fixed_point_cases,
+        certifiable=True,
     )
 )

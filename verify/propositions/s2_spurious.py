@@ -75,7 +75,7 @@ def _construct(case: Case, dps: int):
     return dead_unit(n, case.model.M, case.target, dps, seed=1)
 
 
-def check_s2(case: Case, dps: int) -> Verdict | Skip:
+def check_s2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
     point = _construct(case, dps)
     if point is None:
         return Skip("S2", case.name, "the smaller RBM's flow reached no fixed point to add a dead unit to")
@@ -101,7 +101,17 @@ def check_s2(case: Case, dps: int) -> Verdict | Skip:
              "unstable": c.unstable, "neutral_directions_leave_J_invariant": c.neutral_invariant,
              "lowest_inconsistent_order": c.lowest_inconsistent_order,
              "predicted_eigenvalues": [mpmath.nstr(p, 12) for p in point.predicted_eigenvalues]}
-    return judge("S2", case.name, reqs, dps, reproduce_line("S2", case, dps), extra=extra)
+    cert = None
+    if certify:
+        from ..certify import certify_point, certify_support, consistent_with
+
+        cert = (certify_support(point.model, case.target, point.theta, list(point.free), list(point.matched), dps)
+                if point.free else certify_point(point.model, case.target, point.theta, dps, c))
+        agrees = consistent_with(cert, c)
+        if agrees is False:
+            reqs.append(Requirement.fact("certificate_agrees_with_classification", False, dps, str(cert)))
+    verdict = judge("S2", case.name, reqs, dps, reproduce_line("S2", case, dps), extra=extra)
+    return verdict.with_certificate(cert) if cert is not None else verdict
 
 
 register(
@@ -112,5 +122,6 @@ register(
         hypotheses="constructed spurious points with closed-form predictions",
         check=check_s2,
         cases=spurious_cases,
+        certifiable=True,
     )
 )
