@@ -17,6 +17,8 @@ so :math:`\nabla\ell` and :math:`H` are enclosed rigorously, over a single point
   :math:`M` and :math:`H` have the same inertia; Weyl's inequality with
   :math:`\rho = \|M - \mathrm{diag}(\mathrm{mid}\,M)\|_F` certifies every eigenvalue whose diagonal entry is beyond
   :math:`\pm\rho` and encloses the others in :math:`[-\rho', \rho']`. Balls never prove an eigenvalue is 0.
+* **Rank of G**: a lower bound from the certified positive eigenvalues of :math:`G^\top G` over the box,
+  and the exact rank (``fmpq_mat``) when :math:`G` is rational at the point (``gim``, ``product``).
 * **Exact counts** (:func:`exact_inertia`, :func:`exact_rank`): for rational matrices, the characteristic
   polynomial (``fmpq_mat``) gives the multiplicity of 0, and Descartes' rule of signs, exact for a
   real-rooted polynomial, gives the positive and negative counts.
@@ -262,13 +264,33 @@ def certify_point(model, target, theta_exact, dps: int, classification=None) -> 
         if not result.certified:
             out["note"] = result.note
             return out
-        H_box = FlowState(model, box, m_data, ball).hessian()
+        state = FlowState(model, box, m_data, ball)
+        H_box = state.hessian()
         with mpmath.workdps(dps):
             Q = np.array([[float(v) for v in row] for row in c.low.eigenvectors])
+            V = np.array([[float(v) for v in row] for row in c.low.G_null])
         inert = inertia(H_box, Q)
+        gram = inertia(state.G.T @ state.G, V)  # positive eigenvalues of GᵀG bound rank G from below
     out.update({"negative": inert.negative, "positive": inert.positive, "undecided": inert.undecided,
-                "undecided_within": f"{inert.rho:.3e}", "q_nonsingular": inert.q_nonsingular})
+                "undecided_within": f"{inert.rho:.3e}", "q_nonsingular": inert.q_nonsingular,
+                "rank_G_at_least": gram.positive if gram.q_nonsingular else 0})
+    exact = exact_rank_if_rational(model, theta_exact)
+    if exact is not None:
+        out["rank_G_exact"] = exact
     return out
+
+
+def exact_rank_if_rational(model, theta_exact) -> int | None:
+    """Exact rank of :math:`G` when its entries at the exact point are rational (e.g. ``gim``, ``product``)."""
+    import sympy as sp
+
+    from theory.arith import EXACT
+    from theory.effective import jacobian
+
+    G = jacobian(model, EXACT.array(theta_exact), EXACT)
+    if not all(isinstance(v, sp.Rational) or (isinstance(v, sp.Integer)) for v in G.reshape(-1)):
+        return None
+    return exact_rank([[Fraction(int(v.p), int(v.q)) for v in row] for row in G])
 
 
 def unmatched_rows_vanish(model, theta_exact, free: list[int], rows: list[int]) -> bool:

@@ -30,6 +30,9 @@ def test_fixed_points_are_certified_and_a_shifted_point_is_not(model, target, me
     cert = certify_point(model, target, theta, DPS)
     assert cert["certified"] is True and cert["method"] == method and cert["q_nonsingular"]
     assert cert["positive"] == 0 and cert["negative"] == 2**model.n - 1 - (model.P < 7) * (7 - model.P)
+    assert cert["rank_G_at_least"] == min(model.P, 2**model.n - 1)
+    if model.family == "gim":
+        assert cert["rank_G_exact"] == model.P  # G is a 0/1 selection matrix: rational, exact rank
     moved = list(theta)
     moved[0] += Fraction(1, 10**10)
     assert certify_point(model, target, tuple(moved), DPS)["certified"] is False
