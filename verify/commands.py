@@ -8,7 +8,7 @@ from theory.walsh import spin_to_boolean
 from .cases import load_case
 from .numeric import check_precision, decimal_string, warn, working_precision
 
-__all__ = ["couplings_document"]
+__all__ = ["couplings_document", "classify_document", "fixed_points_document", "flow_document", "scaling_document"]
 
 
 def couplings_document(path: str, dps: int, gauge: str = "spin") -> dict:
@@ -158,14 +158,14 @@ def flow_document(path: str, t_max: float, metric: str, threshold: float, plot: 
     import numpy as np
 
     from theory.arith import FLOAT64
-    from theory.effective import kl_divergence, log_probabilities, model_couplings
+    from theory.effective import gradient, kl_divergence, log_probabilities, model_couplings
 
     from .learning import METRICS, integrate, is_ordered, learning_times, order_errors, settling_times, small_weight_init
 
-    case = load_case(path)
-    case.require("model", "target")
     from theory.errors import SpecError
 
+    case = load_case(path)
+    case.require("model", "target")
     if metric not in METRICS + ("all",):
         raise SpecError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)} or all")
     if not 0 < threshold < 1:
@@ -198,8 +198,8 @@ def flow_document(path: str, t_max: float, metric: str, threshold: float, plot: 
     doc = per_metric[metric] if metric != "all" else {"metrics": per_metric}
     doc.update({"final_kl": float(final_kl), "t_max": t_max, "integrator": tr.message,
                 "start": "params" if case.params is not None else f"small weights eps={eps} seed={seed}",
-                "samples": int(len(tr.times)), "final_gradient_norm": float(np.linalg.norm(
-                    __import__("theory.effective", fromlist=["gradient"]).gradient(model, tr.thetas[-1], target.moment_array(FLOAT64), FLOAT64)))})
+                "samples": int(len(tr.times)),
+                "final_gradient_norm": float(np.linalg.norm(gradient(model, tr.thetas[-1], target.moment_array(FLOAT64), FLOAT64)))})
     if plot:
         doc["plot"] = plot
     return doc
