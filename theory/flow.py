@@ -27,7 +27,6 @@ from .walsh import from_canonical, inverse_walsh_hadamard, spin_couplings
 
 __all__ = [
     "FlowState",
-    "flow_state",
     "coupling_hessians",
     "curvature_term",
     "flow_jacobian",
@@ -69,11 +68,6 @@ class FlowState:
     def hessian(self) -> np.ndarray:
         """:math:`H = \\sum_A r_A\\nabla^2J_A - G^\\top C G`."""
         return curvature_term(self.model, self.theta, self.r, self.arith) - matmul(matmul(self.G.T, self.C), self.G)
-
-
-def flow_state(model, theta, m_data, arith) -> FlowState:
-    """Shorthand for :class:`FlowState`."""
-    return FlowState(model, theta, m_data, arith)
 
 
 def induced_kernel(G: np.ndarray) -> np.ndarray:

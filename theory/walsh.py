@@ -101,7 +101,9 @@ def _normalised_walsh_hadamard(values: np.ndarray) -> np.ndarray:
     """:math:`2^{-N}` times :func:`walsh_hadamard` (for mpf the factor is an exact exponent shift)."""
     if is_mpf_array(values):
         return _fixed_point_walsh_hadamard(values, extra_exponent=-_nbits(values.shape[0]))
-    return _divide(walsh_hadamard(values), values.shape[0])
+    # float64 divides in floating point; mpf and sympy elements divide by a Python int
+    # with one rounding (mpmath) or exactly (sympy)
+    return walsh_hadamard(values) / values.shape[0]
 
 
 def _fixed_point_walsh_hadamard(values: np.ndarray, extra_exponent: int = 0) -> np.ndarray:
@@ -117,12 +119,6 @@ def _fixed_point_walsh_hadamard(values: np.ndarray, extra_exponent: int = 0) -> 
 def inverse_walsh_hadamard(values: np.ndarray) -> np.ndarray:
     r"""Inverse of :func:`walsh_hadamard`: :math:`f = 2^{-N}\,\mathrm{WHT}(\hat f)`."""
     return _normalised_walsh_hadamard(values)
-
-
-def _divide(a: np.ndarray, k: int) -> np.ndarray:
-    # float64 divides in floating point; mpf and sympy elements divide by a Python int
-    # exactly (sympy) or with one rounding (mpmath)
-    return a / k
 
 
 def to_canonical(by_mask: np.ndarray, n: int) -> np.ndarray:
@@ -186,10 +182,14 @@ def energy_from_boolean_couplings(K: np.ndarray, n: int, constant=0) -> np.ndarr
     return zeta(from_canonical(K, n, empty=constant))[::-1].copy()
 
 
-def _order_weights(n: int, base) -> np.ndarray:
-    masks = np.arange(2**n)
-    pops = np.array([bin(int(m)).count("1") for m in masks])
-    return np.array([base**int(k) for k in pops], dtype=object)
+def _subset_sizes_as_powers(n: int, dtype) -> np.ndarray:
+    """:math:`2^{|B|}` for every mask ``B`` (Python ints for object arrays, floats otherwise)."""
+    powers = np.array([1 << bin(m).count("1") for m in range(2**n)], dtype=object)
+    return powers if dtype == object else powers.astype(np.float64)
+
+
+def _empty_entry(values: np.ndarray):
+    return values.dtype.type(0) if values.dtype != object else 0 * values[0]
 
 
 def spin_to_boolean(J: np.ndarray, n: int) -> np.ndarray:
@@ -198,35 +198,12 @@ def spin_to_boolean(J: np.ndarray, n: int) -> np.ndarray:
     Nonempty subsets only (canonical order); the dropped :math:`J_\emptyset` only shifts
     :math:`K_\emptyset`, so the nonempty :math:`K` are determined.
     """
-    full = from_canonical(np.asarray(J), n, empty=J.dtype.type(0) if J.dtype != object else 0 * J[0])
-    K = _superset_mobius(full)
-    weights = _order_weights(n, 2)
-    scaled = _scale(K, weights)
-    return to_canonical(scaled, n)
+    full = from_canonical(np.asarray(J), n, empty=_empty_entry(J))
+    return to_canonical(_superset_mobius(full) * _subset_sizes_as_powers(n, full.dtype), n)
 
 
 def boolean_to_spin(K: np.ndarray, n: int) -> np.ndarray:
     r"""Spin couplings from Boolean couplings: :math:`J_A = \sum_{B\supseteq A} 2^{-|B|} K_B` (nonempty ``A``)."""
-    full = from_canonical(np.asarray(K), n, empty=K.dtype.type(0) if K.dtype != object else 0 * K[0])
-    weights = _order_weights(n, 2)
-    scaled = _unscale(full, weights)
-    return to_canonical(_superset_zeta(scaled), n)
-
-
-def _scale(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    if a.dtype == object:
-        return np.array([v * int(w) for v, w in zip(a, weights)], dtype=object)
-    return a * weights.astype(np.float64)
-
-
-def _unscale(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    if a.dtype == object:
-        return _divide_each(a, weights)
-    return a / weights.astype(np.float64)
-
-
-def _divide_each(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    out = np.empty(a.shape, dtype=object)
-    for k, (v, w) in enumerate(zip(a, weights)):
-        out[k] = v / int(w)
-    return out
+    full = from_canonical(np.asarray(K), n, empty=_empty_entry(K))
+    # object entries (mpf, sympy, Fraction) divided by Python ints: exact or one rounding
+    return to_canonical(_superset_zeta(full / _subset_sizes_as_powers(n, full.dtype)), n)

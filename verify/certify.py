@@ -288,7 +288,7 @@ def exact_rank_if_rational(model, theta_exact) -> int | None:
     from theory.effective import jacobian
 
     G = jacobian(model, EXACT.array(theta_exact), EXACT)
-    if not all(isinstance(v, sp.Rational) or (isinstance(v, sp.Integer)) for v in G.reshape(-1)):
+    if not all(isinstance(v, sp.Rational) for v in G.reshape(-1)):
         return None
     return exact_rank([[Fraction(int(v.p), int(v.q)) for v in row] for row in G])
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from .cases import Case
 from .fixed_points import Classification, classify
-from .search import SearchOutcome, flow_record, polish
+from .search import SearchOutcome, diverging, flow_record, polish
 
 __all__ = ["Endpoint", "flow_endpoint"]
 
@@ -25,8 +25,6 @@ class Endpoint:
 def flow_endpoint(case: Case, dps: int, t_max: float = 1e5) -> Endpoint:
     """Flow from ``case.params`` (float64, LSODA), Newton-polish at ``dps + 10`` and ``2·dps + 10``, classify."""
     theta, t, gn, record = flow_record(case.model, case.target, case.params, t_max=t_max)
-    from .search import diverging
-
     if diverging(record):
         return Endpoint(None, None, f"the flow runs off to infinity (‖∇ℓ‖ = {gn:.1e} falling like 1/t, "
                                     f"‖θ‖ = {record[-1][1]:.2f} growing at t = {t:.0e}): no finite fixed point")

@@ -29,7 +29,7 @@ from theory.conventions import orders
 from theory.effective import kl_divergence, model_couplings
 from theory.flow import FlowState, coupling_hessians
 
-from .linalg import norm, principal_angle_sines, right_singular, singular_values, symmetric_eigen
+from .linalg import max_abs, norm, principal_angle_sines, right_singular, singular_values, symmetric_eigen
 from .numeric import working_precision, zero_decision
 from .verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict
 
@@ -45,13 +45,17 @@ class Measurement:
     residual: np.ndarray
     couplings: np.ndarray
     G: np.ndarray
-    g_singular: list
     eigenvalues: list
     eigenvectors: np.ndarray
     kl: object
     G_null: np.ndarray  # right singular vectors of G (columns), descending singular values
     G_right_values: list
     coupling_hessians: np.ndarray  # (D, P, P): the Hessians of J_A
+
+    @property
+    def g_singular(self) -> list:
+        """The ``min(D, P)`` singular values of :math:`G`, descending."""
+        return self.G_right_values[: min(self.G.shape)]
 
 
 def measure(model, target, theta_exact, dps: int) -> Measurement:
@@ -64,14 +68,12 @@ def measure(model, target, theta_exact, dps: int) -> Measurement:
         right_values, right_vectors = right_singular(state.G)
         log_q = np.array([mpmath.log(p) for p in state.p], dtype=object)
         kl = kl_divergence(target.probability_array(MP), target.log_probability_array(MP), log_q)
-        rank_limit = min(state.G.shape)
         return Measurement(
             dps=dps,
             gradient_norm=norm(state.gradient),
             residual=state.r,
             couplings=model_couplings(model, theta, MP),
             G=state.G,
-            g_singular=right_values[:rank_limit],
             eigenvalues=evals,
             eigenvectors=vecs,
             kl=kl,
@@ -83,10 +85,6 @@ def measure(model, target, theta_exact, dps: int) -> Measurement:
 
 def _decide(low, high, dps):
     return zero_decision(low, high, dps).is_zero
-
-
-def _max_abs(values):
-    return max((abs(v) for v in np.asarray(values, dtype=object).reshape(-1)), default=mpmath.mpf(0))
 
 
 @dataclass
@@ -179,7 +177,7 @@ def _second_order_motion(meas: Measurement, idx: list, rank: int):
         basis = (meas.G @ meas.G_null[:, :rank]) / np.array(meas.G_right_values[:rank], dtype=object)[None, :]
         flat = T.reshape(T.shape[0], -1)
         residual = flat - basis @ (basis.T @ flat)
-        return _max_abs(residual)
+        return max_abs(residual)
 
 
 def _neutral_invariance(low: Measurement, high: Measurement, zero: list, dps: int, rank):
@@ -218,7 +216,7 @@ def classify(model, target, theta_exact, dps: int, with_f1: bool = True) -> Clas
     high = measure(model, target, theta_exact, 2 * dps)
     D, P = len(low.residual), model.P
     fixed = _decide(low.gradient_norm, high.gradient_norm, dps)
-    consistent = _decide(_max_abs(low.residual), _max_abs(high.residual), dps)
+    consistent = _decide(max_abs(low.residual), max_abs(high.residual), dps)
     if fixed is None:
         kind = None
     elif not fixed:
@@ -262,7 +260,7 @@ def _inconsistent_orders(n: int, low: Measurement, high: Measurement, dps: int):
     out = []
     for k in range(1, n + 1):
         sel = ords == k
-        z = _decide(_max_abs(low.residual[sel]), _max_abs(high.residual[sel]), dps)
+        z = _decide(max_abs(low.residual[sel]), max_abs(high.residual[sel]), dps)
         if z is None:
             return None, None
         if not z:

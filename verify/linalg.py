@@ -1,7 +1,7 @@
 r"""Dense linear algebra at the working precision (mpmath), on numpy object arrays.
 
 Symmetric eigen-decompositions (:func:`symmetric_eigen`), singular values (:func:`singular_values`),
-null spaces from decided-zero spectra, principal angles between subspaces, and the minimal-norm
+principal angles between subspaces, and the minimal-norm
 least-squares step :math:`-A^+ b` used by Newton and Gauss–Newton.
 """
 
@@ -18,8 +18,8 @@ __all__ = [
     "right_singular",
     "pseudo_inverse_solve",
     "principal_angle_sines",
-    "orthonormal_null_space",
     "norm",
+    "max_abs",
 ]
 
 
@@ -34,6 +34,12 @@ def as_matrix(a: np.ndarray) -> mpmath.matrix:
 def from_matrix(m: mpmath.matrix) -> np.ndarray:
     """mpmath matrix to a numpy object array."""
     return np.array([[m[i, j] for j in range(m.cols)] for i in range(m.rows)], dtype=object)
+
+
+def max_abs(a) -> mpmath.mpf:
+    r""":math:`\max_k |a_k|` over all entries (0 for an empty array)."""
+    flat = np.asarray(a, dtype=object).reshape(-1)
+    return max((abs(mpmath.mpf(v)) for v in flat), default=mpmath.mpf(0))
 
 
 def norm(v) -> mpmath.mpf:
@@ -89,12 +95,6 @@ def pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray
             coef = (U[:, k].T * bm)[0] / S[k]
             x += coef * V[k, :].T
     return np.array([x[i] for i in range(A.shape[1])], dtype=object)
-
-
-def orthonormal_null_space(vectors: np.ndarray, mask: list[bool]) -> np.ndarray:
-    """Columns of ``vectors`` selected by ``mask`` (a basis of a null space from a decided spectrum)."""
-    idx = [k for k, z in enumerate(mask) if z]
-    return vectors[:, idx]
 
 
 def principal_angle_sines(U: np.ndarray, V: np.ndarray) -> list:

@@ -19,14 +19,13 @@ from typing import Callable
 
 import mpmath
 
-from theory.arith import FLOAT64, MP, Arith
+from theory.arith import MP
 from theory.conventions import check_n
 from theory.errors import SpecError
 
 __all__ = [
     "DEFAULT_DPS",
     "working_precision",
-    "arith_for",
     "zero_threshold",
     "decimal_string",
     "ZeroDecision",
@@ -50,11 +49,6 @@ def working_precision(dps: int):
         raise SpecError(f"dps must be an integer >= 10, got {dps!r}")
     with mpmath.workdps(dps):
         yield MP
-
-
-def arith_for(dps: int | None) -> Arith:
-    """The number system for ``dps`` (``None`` means float64); use inside :func:`working_precision`."""
-    return FLOAT64 if dps is None else MP
 
 
 def zero_threshold(dps: int):

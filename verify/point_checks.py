@@ -21,6 +21,7 @@ import numpy as np
 from theory.arith import MP
 from theory.effective import log_likelihood, model_couplings
 
+from .linalg import max_abs
 from .numeric import at_two_precisions, central_differences, fd_step
 from .verdict import Requirement, Verdict, judge
 
@@ -79,10 +80,6 @@ def f1_requirements(model, target, theta_exact, dps: int) -> list[Requirement]:
     return reqs
 
 
-def _max_abs(values):
-    return max((abs(v) for v in np.asarray(values, dtype=object).reshape(-1)), default=mpmath.mpf(0))
-
-
 def f2_requirements(c) -> list[Requirement]:
     dps = c.dps
     reqs = [Requirement.zero("gradient_norm", c.low.gradient_norm, c.high.gradient_norm, dps)]
@@ -93,7 +90,7 @@ def f2_requirements(c) -> list[Requirement]:
             reqs.append(Requirement.zero("sigma_D_of_G", c.low.g_singular[c.D - 1], c.high.g_singular[c.D - 1], dps))
         else:
             reqs.append(Requirement.fact("rank_G_below_D", True, dps, f"P = {c.P} < D = {c.D}"))
-        reqs.append(Requirement.nonnegative("residual_norm", _max_abs(c.low.residual), _max_abs(c.high.residual), dps))
+        reqs.append(Requirement.nonnegative("residual_norm", max_abs(c.low.residual), max_abs(c.high.residual), dps))
     else:
         reqs.append(Requirement.fact("kind_decided", None, dps, "data-consistent or spurious could not be decided"))
     return reqs
@@ -107,8 +104,8 @@ def f3_requirements(model, c) -> list[Requirement]:
 
     index = subset_index(model.n)
     rows = sorted({index[A] for A in direct.values()})
-    return [Requirement.zero("directly_parameterised_residual", _max_abs(c.low.residual[rows]),
-                             _max_abs(c.high.residual[rows]), c.dps)]
+    return [Requirement.zero("directly_parameterised_residual", max_abs(c.low.residual[rows]),
+                             max_abs(c.high.residual[rows]), c.dps)]
 
 
 def s1_requirements(c) -> list[Requirement]:

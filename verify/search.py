@@ -111,8 +111,9 @@ def diverging(record) -> bool:
     return falls_like_one_over_t and all(b > a for a, b in zip(norms, norms[1:]))
 
 
-def _grad_norm(model, theta, m_data):
-    return norm(gradient(model, theta, m_data, MP))
+def _gradient_and_norm(model, theta, m_data):
+    g = gradient(model, theta, m_data, MP)
+    return g, norm(g)
 
 
 def newton_polish(model, target, theta_start, dps: int, max_steps: int = 60, max_step_norm: float = 1.0,
@@ -127,19 +128,18 @@ def newton_polish(model, target, theta_start, dps: int, max_steps: int = 60, max
         m_data = target.moment_array(MP)
         theta = MP.array(to_exact(theta_start)) if not isinstance(theta_start[0], mpmath.mpf) else theta_start.copy()
         goal = mpmath.mpf(10) ** (-(dps - 6))
-        gn = _grad_norm(model, theta, m_data)
+        g, gn = _gradient_and_norm(model, theta, m_data)
         history = [gn]
         steps = 0
         for steps in range(1, max_steps + 1):
             if gn <= goal:
                 break
-            gradient_now = gradient(model, theta, m_data, MP)
             with mpmath.workdps(linear_dps or dps):
                 state = FlowState(model, MP.array(to_exact(theta)), target.moment_array(MP), MP)
                 evals, Q = symmetric_eigen(state.hessian())
             big = max(abs(e) for e in evals)
             cutoff = big * mpmath.mpf(10) ** (-((linear_dps or dps) // 4))
-            coeffs = Q.T @ gradient_now
+            coeffs = Q.T @ g
             delta = -sum((Q[:, k] * (coeffs[k] / evals[k]) for k in range(len(evals)) if abs(evals[k]) > cutoff),
                          start=MP.zeros(model.P))
             size = norm(delta)
@@ -148,13 +148,13 @@ def newton_polish(model, target, theta_start, dps: int, max_steps: int = 60, max
             t = mpmath.mpf(1)
             for _ in range(40):
                 trial = theta + delta * t
-                tn = _grad_norm(model, trial, m_data)
+                trial_g, tn = _gradient_and_norm(model, trial, m_data)
                 if tn < gn:
                     break
                 t /= 2
             else:
                 break  # no decrease along the Newton direction: stagnation
-            theta, gn = trial, tn
+            theta, g, gn = trial, trial_g, tn
             history.append(gn)
             if len(history) > 6 and history[-1] > history[-6] / 10:
                 break  # five steps gained less than a decade: no Newton convergence here

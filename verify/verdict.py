@@ -134,8 +134,8 @@ class Verdict:
 
 
 def judge(proposition: str, case: str, requirements: list[Requirement], dps: int, reproduce: str,
-          extra: dict | None = None, notes: tuple[str, ...] = ()) -> Verdict:
-    """Combine requirements into a verdict (see the module docstring)."""
+          extra: dict | None = None, notes: tuple[str, ...] = (), certificate: dict | None = None) -> Verdict:
+    """Combine requirements into a verdict (see the module docstring), with a certificate if one was made."""
     outcomes = [r.satisfied for r in requirements]
     if any(o is False for o in outcomes):
         status = FAILS
@@ -147,4 +147,5 @@ def judge(proposition: str, case: str, requirements: list[Requirement], dps: int
     evidence = {r.name: r.evidence() for r in requirements}
     if extra:
         evidence.update(extra)
-    return Verdict(proposition, case, status, evidence, dps, reproduce, min(margins) if margins else None, notes)
+    verdict = Verdict(proposition, case, status, evidence, dps, reproduce, min(margins) if margins else None, notes)
+    return verdict if certificate is None else verdict.with_certificate(certificate)

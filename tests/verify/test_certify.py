@@ -63,10 +63,9 @@ def test_a_box_with_three_fixed_points_is_not_certified():
 
 def test_exact_inertia_of_the_paramagnetic_closed_form_matches_balls():
     """Rational data: H = diag(-(1 - m_i^2)) ⊕ 0_M ⊕ Ĉ ⊗ I_M exactly (verify/spurious.py)."""
-    from theory.arith import MP
     from theory.flow import FlowState
 
-    from verify.certify import BALL, ball_context
+    from verify.certify import ball_context
     from verify.spurious import paramagnetic
 
     probs = [Fraction(k, 100) for k in (17, 6, 11, 14, 9, 13, 19, 11)]

@@ -24,8 +24,7 @@ def check_f2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
     extra = {"kind": c.kind, "rank_G": c.rank_G, "D": c.D, "P": c.P, "lowest_inconsistent_order": c.lowest_inconsistent_order}
     reqs = f2_requirements(c)
     cert = certificate_requirements(case.model, case.target, c, dps, reqs) if certify else None
-    verdict = judge("F2", case.name, reqs, dps, reproduce_line("F2", case, dps), extra=extra)
-    return verdict.with_certificate(cert) if cert is not None else verdict
+    return judge("F2", case.name, reqs, dps, reproduce_line("F2", case, dps), extra=extra, certificate=cert)
 
 
 register(

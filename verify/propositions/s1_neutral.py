@@ -57,8 +57,7 @@ def check_s1(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
         reqs += fibre
         extra.update(evidence)
     cert = certificate_requirements(case.model, case.target, c, dps, reqs) if certify else None
-    verdict = judge("S1", case.name, reqs, dps, reproduce_line("S1", case, dps), extra=extra)
-    return verdict.with_certificate(cert) if cert is not None else verdict
+    return judge("S1", case.name, reqs, dps, reproduce_line("S1", case, dps), extra=extra, certificate=cert)
 
 
 register(

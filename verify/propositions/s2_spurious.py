@@ -110,8 +110,7 @@ def check_s2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
         agrees = consistent_with(cert, c)
         if agrees is False:
             reqs.append(Requirement.fact("certificate_agrees_with_classification", False, dps, str(cert)))
-    verdict = judge("S2", case.name, reqs, dps, reproduce_line("S2", case, dps), extra=extra)
-    return verdict.with_certificate(cert) if cert is not None else verdict
+    return judge("S2", case.name, reqs, dps, reproduce_line("S2", case, dps), extra=extra, certificate=cert)
 
 
 register(
