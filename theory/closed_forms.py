@@ -1,0 +1,255 @@
+r"""Closed forms of the effective model and of the gradient flow, derived with sympy.
+
+For a model with energy :math:`F_\theta(s) = -E_\theta(s)` (:meth:`theory.models.Model.energy_expr`):
+
+* configuration values :math:`F_x(\theta) = F_\theta(s(x))`, written in a normal form per family
+  (:func:`configuration_values`);
+* effective couplings :math:`J_A(\theta) = 2^{-N}\sum_x F_x(\theta)\chi_A(x)`, by the Walsh–Hadamard
+  butterfly of :mod:`theory.walsh` on sympy expressions;
+* the Jacobian :math:`G_{Ak} = \partial J_A/\partial\theta_k` and the Hessians :math:`\nabla^2 J_A`, by
+  differentiating the couplings themselves (the structured evaluators differentiate :math:`F` and
+  transform: the two routes are independent);
+* with the moments of :math:`p_\theta` written as symbols :math:`m_A` and the target's as
+  :math:`m^D_A`: the residual :math:`r_A = m^D_A - m_A`, the flow :math:`\dot\theta = G^\top r`, the
+  induced flow :math:`\dot J = GG^\top r`, the Fisher matrix :math:`C_{AB} = m_{A\triangle B} - m_A m_B`
+  (:math:`m_\emptyset = 1`) and the flow's Jacobian :math:`H = \sum_A r_A\nabla^2J_A - G^\top C G`;
+* the moments themselves in closed form, :math:`m_A(\theta) = \sum_x \chi_A(x)e^{F_x}/\sum_x e^{F_x}`
+  (:meth:`ClosedForms.moment_expressions`).
+
+Normal forms (each an identity, tested): polynomial energies (``gim``, ``product``, ``mlp`` with a
+quadratic or cubic activation) are expanded, so their couplings are exact polynomials; for
+``rbm`` with spin hidden units :math:`\log 2\cosh u = \log 2 + \log\cosh u`, so every
+:math:`J_A` with :math:`A\neq\emptyset` is a signed sum of :math:`\log\cosh` (the :math:`\log 2` cancel);
+with Bernoulli hidden units :math:`\log(1+e^u) = u/2 + \log 2 + \log\cosh(u/2)`, the same shape.
+Derivatives are written with :math:`\tanh` (:math:`\sinh u = \tanh u\cosh u`).
+
+>>> from theory.models import GIM
+>>> cf = derive(GIM(2))
+>>> cf.couplings.T, cf.jacobian == cf.jacobian.eye(3)
+(Matrix([[J_{1}, J_{2}, J_{12}]]), True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import sympy as sp
+
+from .conventions import canonical_masks, spin_table, subsets
+from .walsh import spin_couplings, walsh_hadamard
+
+__all__ = [
+    "ClosedForms",
+    "derive",
+    "configuration_values",
+    "is_polynomial_family",
+    "moment_symbol",
+    "data_moment_symbol",
+    "tanh_form",
+]
+
+
+def _subset_digits(A) -> str:
+    return "".join(map(str, A)) if all(i < 10 for i in A) else ",".join(map(str, A))
+
+
+def moment_symbol(A) -> sp.Symbol:
+    r"""The symbol :math:`m_A` of a moment of :math:`p_\theta` (:math:`m_\emptyset` is the number 1)."""
+    return sp.Symbol("m_{" + _subset_digits(A) + "}", real=True)
+
+
+def data_moment_symbol(A) -> sp.Symbol:
+    r"""The symbol :math:`m^D_A` of a moment of the target."""
+    return sp.Symbol("m^{D}_{" + _subset_digits(A) + "}", real=True)
+
+
+def is_polynomial_family(model) -> bool:
+    """True when :math:`F_\\theta(s)` is a polynomial in spins and parameters (exact expansion)."""
+    if model.family in ("gim", "product"):
+        return True
+    if model.family == "mlp":
+        return model.activation in ("quadratic", "cubic")
+    if model.family == "custom":
+        return model.energy_expr().is_polynomial(*model.spins, *model.symbols)
+    return False
+
+
+_U = sp.Wild("u")
+
+
+def _normal_form(model, expr: sp.Expr) -> sp.Expr:
+    """One family-specific normal form of a configuration value (an identity, see module docstring)."""
+    if is_polynomial_family(model):
+        return sp.expand(expr)
+    if model.family == "rbm" and model.hidden_units == "spin":
+        return sp.expand_log(expr, force=True)
+    if model.family == "rbm":
+        return expr.replace(sp.log(1 + sp.exp(_U)), _U / 2 + sp.log(2) + sp.log(sp.cosh(_U / 2)))
+    return expr
+
+
+def tanh_form(expr: sp.Expr) -> sp.Expr:
+    r"""Rewrite :math:`\sinh u = \tanh u\,\cosh u`, so that :math:`\sinh u/\cosh u` becomes :math:`\tanh u`."""
+    if not expr.has(sp.sinh):
+        return expr
+    return expr.replace(sp.sinh, lambda u: sp.tanh(u) * sp.cosh(u))
+
+
+def configuration_values(model) -> list[sp.Expr]:
+    r""":math:`F_x(\theta) = F_\theta(s(x))` for ``x = 0 .. 2^N - 1`` (bit ``i-1`` of ``x`` set iff :math:`s_i = -1`)."""
+    F = model.energy_expr()
+    table = spin_table(model.n)
+    out = []
+    for x in range(2**model.n):
+        point = {s: sp.Integer(int(v)) for s, v in zip(model.spins, table[x])}
+        out.append(_normal_form(model, F.xreplace(point)))
+    return out
+
+
+def _clean(model, expr: sp.Expr) -> sp.Expr:
+    return sp.expand(expr) if is_polynomial_family(model) else tanh_form(expr)
+
+
+@dataclass(frozen=True)
+class ClosedForms:
+    r"""Closed forms of one model (all sympy; canonical subset order; ∅ dropped except :attr:`empty`).
+
+    ``couplings`` is ``D x 1``, ``jacobian`` ``D x P``, ``coupling_hessians[a]`` the ``P x P``
+    matrix :math:`\nabla^2 J_{A_a}`; ``flow``, ``induced_flow``, ``fisher``, ``hessian`` are written with
+    the moment symbols :attr:`moments` (of :math:`p_\theta`) and :attr:`data_moments`.
+    """
+
+    spec: dict
+    n: int
+    theta: tuple
+    labels: tuple
+    spins: tuple
+    energy: sp.Expr
+    values: tuple
+    empty: sp.Expr
+    couplings: sp.Matrix
+    jacobian: sp.Matrix
+    coupling_hessians: tuple
+    polynomial: bool
+
+    @property
+    def subsets(self) -> tuple:
+        return subsets(self.n)
+
+    @property
+    def D(self) -> int:
+        return 2**self.n - 1
+
+    @property
+    def P(self) -> int:
+        return len(self.theta)
+
+    @property
+    def moments(self) -> tuple:
+        return tuple(moment_symbol(A) for A in self.subsets)
+
+    @property
+    def data_moments(self) -> tuple:
+        return tuple(data_moment_symbol(A) for A in self.subsets)
+
+    @property
+    def residual(self) -> sp.Matrix:
+        r""":math:`r_A = m^D_A - m_A`."""
+        return sp.Matrix([d - m for d, m in zip(self.data_moments, self.moments)])
+
+    @property
+    def flow(self) -> sp.Matrix:
+        r""":math:`\dot\theta = G^\top r`."""
+        return self.jacobian.T * self.residual
+
+    @property
+    def induced_flow(self) -> sp.Matrix:
+        r""":math:`\dot J = G G^\top r`."""
+        return self.jacobian * self.flow
+
+    @property
+    def fisher(self) -> sp.Matrix:
+        r""":math:`C_{AB} = m_{A\triangle B} - m_A m_B` with :math:`m_\emptyset = 1`."""
+        masks = canonical_masks(self.n)
+        m_of = {int(a): m for a, m in zip(masks, self.moments)}
+        m_of[0] = sp.Integer(1)
+        D = self.D
+        return sp.Matrix(D, D, lambda a, b: m_of[int(masks[a]) ^ int(masks[b])] - m_of[int(masks[a])] * m_of[int(masks[b])])
+
+    @property
+    def curvature(self) -> sp.Matrix:
+        r""":math:`\sum_A r_A\nabla^2 J_A`."""
+        out = sp.zeros(self.P, self.P)
+        for r, hess in zip(self.residual, self.coupling_hessians):
+            out += r * hess
+        return out
+
+    @cached_property
+    def hessian(self) -> sp.Matrix:
+        r""":math:`H = \sum_A r_A\nabla^2 J_A - G^\top C G`."""
+        G = self.jacobian
+        return self.curvature - G.T * self.fisher * G
+
+    def moment_expressions(self) -> list[sp.Expr]:
+        r""":math:`m_A(\theta) = \sum_x\chi_A(x)\,e^{F_x}/\sum_x e^{F_x}` (canonical order)."""
+        weights = [sp.exp(v) for v in self.values]
+        Z = sp.Add(*weights)
+        hat = walsh_hadamard(np.array(weights, dtype=object))
+        return [hat[int(a)] / Z for a in canonical_masks(self.n)]
+
+    def coupling(self, A) -> sp.Expr:
+        """:math:`J_A` of a nonempty subset (a tuple such as ``(1, 2)``)."""
+        return self.couplings[self.subsets.index(tuple(A))]
+
+    def at(self, point: dict) -> "ClosedForms":
+        """The closed forms with some parameters replaced (symbols to numbers or expressions)."""
+        sub = lambda e: _clean_after_subs(e.xreplace(point), self.polynomial)  # noqa: E731
+        return ClosedForms(
+            spec=self.spec,
+            n=self.n,
+            theta=self.theta,
+            labels=self.labels,
+            spins=self.spins,
+            energy=self.energy.xreplace(point),
+            values=tuple(sub(v) for v in self.values),
+            empty=sub(self.empty),
+            couplings=self.couplings.applyfunc(sub),
+            jacobian=self.jacobian.applyfunc(sub),
+            coupling_hessians=tuple(h.applyfunc(sub) for h in self.coupling_hessians),
+            polynomial=self.polynomial,
+        )
+
+
+def _clean_after_subs(expr, polynomial: bool):
+    return sp.expand(expr) if polynomial else expr
+
+
+def derive(model) -> ClosedForms:
+    r"""Derive :math:`F_x`, :math:`J`, :math:`G` and :math:`\nabla^2 J_A` of ``model`` in closed form."""
+    theta = tuple(model.symbols)
+    values = configuration_values(model)
+    transformed = walsh_hadamard(np.array(values, dtype=object)) / sp.Integer(2**model.n)
+    empty = _clean(model, transformed[0])
+    J = [_clean(model, c) for c in spin_couplings(np.array(values, dtype=object), model.n)]
+    G = sp.Matrix([[_clean(model, sp.diff(j, t)) for t in theta] for j in J])
+    hessians = []
+    for a in range(len(J)):
+        rows = [[_clean(model, sp.diff(G[a, k], t)) for t in theta] for k in range(len(theta))]
+        hessians.append(sp.ImmutableMatrix(rows))
+    return ClosedForms(
+        spec=model.spec(),
+        n=model.n,
+        theta=theta,
+        labels=tuple(p.label for p in model.params),
+        spins=tuple(model.spins),
+        energy=model.energy_expr(),
+        values=tuple(values),
+        empty=empty,
+        couplings=sp.ImmutableMatrix(J),
+        jacobian=sp.ImmutableMatrix(G),
+        coupling_hessians=tuple(hessians),
+        polynomial=is_polynomial_family(model),
+    )
+
