@@ -42,11 +42,11 @@ from .walsh import spin_couplings, walsh_hadamard
 
 __all__ = [
     "ClosedForms",
-    "derive",
     "configuration_values",
+    "data_moment_symbol",
+    "derive",
     "is_polynomial_family",
     "moment_symbol",
-    "data_moment_symbol",
     "tanh_form",
 ]
 
@@ -203,9 +203,9 @@ class ClosedForms:
         """:math:`J_A` of a nonempty subset (a tuple such as ``(1, 2)``)."""
         return self.couplings[self.subsets.index(tuple(A))]
 
-    def at(self, point: dict) -> "ClosedForms":
+    def at(self, point: dict) -> ClosedForms:
         """The closed forms with some parameters replaced (symbols to numbers or expressions)."""
-        sub = lambda e: _clean_after_subs(e.xreplace(point), self.polynomial)  # noqa: E731
+        sub = lambda e: _clean_after_subs(e.xreplace(point), self.polynomial)
         return ClosedForms(
             spec=self.spec,
             n=self.n,

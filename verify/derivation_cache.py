@@ -23,7 +23,7 @@ import sympy as sp
 import theory
 from theory.closed_forms import ClosedForms, derive
 
-__all__ = ["closed_forms", "cache_dir", "cache_key", "theory_source_hash"]
+__all__ = ["cache_dir", "cache_key", "closed_forms", "theory_source_hash"]
 
 
 def cache_dir() -> Path:

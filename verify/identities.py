@@ -33,7 +33,7 @@ from theory.closed_forms import ClosedForms, tanh_form
 from theory.conventions import canonical_masks
 from theory.walsh import walsh_hadamard
 
-__all__ = ["IdentityCheck", "prove_identities", "IDENTITIES"]
+__all__ = ["IDENTITIES", "IdentityCheck", "prove_identities"]
 
 #: Identity names, in the order they are checked.
 IDENTITIES = (

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from theory.latex import escape_text
+
 from .verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict
 
 __all__ = ["summary_rows", "format_table", "json_report", "exit_code", "observation_summary", "format_observations",
-           "markdown_report", "latex_report", "tex_escape"]
+           "markdown_report", "latex_report"]
 
 
 def summary_rows(verdicts: list[Verdict], seconds: dict[str, float] | None = None, skips=()) -> list[dict]:
@@ -143,27 +145,6 @@ def markdown_report(verdicts, meta: dict, skips=(), observations=()) -> str:
     return "\n".join(out)
 
 
-_TEX_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def tex_escape(text: str) -> str:
-    """Text made safe for LaTeX (non-ASCII symbols of the titles are spelled out)."""
-    text = str(text)
-    for a, b in (("‖", "|"), ("≥", ">="), ("≤", "<="), ("≠", "!="), ("⪰", ">= 0"), ("ᵀ", "^T"), ("ℓ", "l"),
-                 ("ε", "eps"), ("Λ", "Lambda"), ("φ", "phi"), ("±", "+/-"), ("∇", "grad "), ("²", "^2"),
-                 ("→", "->"), ("…", "..."), ("—", "--"), ("−", "-"), ("·", "*"), ("△", " delta "), ("≺", "<")):
-        text = text.replace(a, b)
-    return "".join(_TEX_ESCAPES.get(c, c) if ord(c) < 128 else _spell(c) for c in text)
-
-
-def _spell(c: str) -> str:
-    import unicodedata
-
-    name = unicodedata.name(c, "")
-    return name.split()[-1].lower() if "GREEK" in name else "?"
-
-
 def latex_report(verdicts, meta: dict, skips=(), observations=()) -> str:
     """A standalone LaTeX document (article, amsmath, longtable) of the run; compiles with pdflatex."""
     from .registry import get
@@ -171,7 +152,7 @@ def latex_report(verdicts, meta: dict, skips=(), observations=()) -> str:
     rows = summary_rows(verdicts, None, skips)
     lines = [r"\documentclass[10pt]{article}", r"\usepackage[margin=2cm]{geometry}", r"\usepackage{amsmath}",
              r"\usepackage{longtable}", r"\begin{document}", r"\sloppy", r"\section*{ebm-verify report}",
-             tex_escape(_status_line(rows)) + ".", "", r"\begin{longtable}{lrrrrr}", r"\hline",
+             escape_text(_status_line(rows)) + ".", "", r"\begin{longtable}{lrrrrr}", r"\hline",
              r"proposition & holds & fails & inconclusive & n/a & worst margin \\ \hline"]
     for r in rows:
         margin = "" if r["worst_margin"] is None else f"{r['worst_margin']:.1f}"
@@ -180,7 +161,7 @@ def latex_report(verdicts, meta: dict, skips=(), observations=()) -> str:
     for r in rows:
         prop = get(r["proposition"])
         parts = [p.strip() for p in prop.statement.replace(r"\quad", ";").split(";") if p.strip()]
-        lines.append(rf"\item[{prop.id}] {tex_escape(prop.title)}:")
+        lines.append(rf"\item[{prop.id}] {escape_text(prop.title)}:")
         lines.append(r"\[ \begin{gathered} " + r" \\ ".join(parts) + r" \end{gathered} \]")
     lines.append(r"\end{description}")
     summary = observation_summary(observations)
@@ -189,16 +170,16 @@ def latex_report(verdicts, meta: dict, skips=(), observations=()) -> str:
                   r"proposition & metric@threshold & ordered & cases \\ \hline"]
         for pid, table in summary.items():
             for key, row in table.items():
-                lines.append(f"{pid} & {tex_escape(key)} & {row['ordered']} & {row['cases']} \\\\")
+                lines.append(f"{pid} & {escape_text(key)} & {row['ordered']} & {row['cases']} \\\\")
         lines += [r"\hline", r"\end{longtable}"]
     bad = [v for v in verdicts if v.status != HOLDS]
     if bad:
         lines += [r"\subsection*{Verdicts that do not hold}", r"\begin{itemize}"]
-        lines += [rf"\item \textbf{{{v.status}}} {v.proposition} on \texttt{{{tex_escape(v.case)}}}" for v in bad]
+        lines += [rf"\item \textbf{{{v.status}}} {v.proposition} on \texttt{{{escape_text(v.case)}}}" for v in bad]
         lines.append(r"\end{itemize}")
     if skips:
         lines += [r"\subsection*{Not applicable}", r"\begin{itemize}"]
-        lines += [rf"\item {s.proposition} on \texttt{{{tex_escape(s.case)}}}: {tex_escape(s.reason)}" for s in skips]
+        lines += [rf"\item {s.proposition} on \texttt{{{escape_text(s.case)}}}: {escape_text(s.reason)}" for s in skips]
         lines.append(r"\end{itemize}")
     lines += [r"\end{document}", ""]
     return "\n".join(lines)
