@@ -18,7 +18,7 @@ import re
 
 import sympy as sp
 
-__all__ = ["NOTATION", "to_latex", "visible_width", "equation_lines", "escape_text"]
+__all__ = ["NOTATION", "to_latex", "visible_width", "equation_lines", "pack_lines", "escape_text"]
 
 #: (LaTeX symbol, meaning, name in the code / JSON) — one source of truth for documents.
 NOTATION = (
@@ -56,14 +56,16 @@ def visible_width(tex: str) -> int:
 
 
 def _split(expr) -> tuple[str, list, str]:
-    """``(prefix, terms, suffix)``: a sum with its common rational factor pulled out."""
+    """``(prefix, terms, suffix)`` of a sum; a denominator shared by every term's coefficient is pulled
+    in front (``J = (a - b)/4`` prints as ``\\frac{1}{4}(a - b)``)."""
     expr = sp.sympify(expr)
-    factored = sp.factor_terms(expr) if expr.is_Add else expr
-    coeff, rest = factored.as_coeff_Mul()
-    if coeff.is_Rational and coeff != 1 and rest.is_Add and coeff.q != 1:
-        terms = list(sp.Add.make_args(sp.expand(rest) if rest.is_polynomial() else rest))
-        return to_latex(coeff) + r"\bigl(", terms, r"\bigr)"
-    return "", list(sp.Add.make_args(expr)) if expr.is_Add else [expr], ""
+    terms = list(sp.Add.make_args(expr))
+    coeffs = [t.as_coeff_Mul()[0] for t in terms]
+    dens = {c.q for c in coeffs if c.is_Rational}
+    if len(terms) > 1 and len(dens) == 1 and len(coeffs) == len([c for c in coeffs if c.is_Rational]) and dens != {1}:
+        den = dens.pop()
+        return to_latex(sp.Rational(1, den)) + r"\bigl(", [den * t for t in terms], r"\bigr)"
+    return "", terms, ""
 
 
 def _signed(term, first: bool) -> tuple[str, sp.Expr]:
@@ -101,9 +103,14 @@ def equation_lines(lhs: str, expr, width: int = 70) -> list[str]:
     term wider than ``width`` gets a line of its own.
     """
     prefix, terms, suffix = _split(expr)
+    return pack_lines(lhs, _fragments(terms, width), width, prefix, suffix)
+
+
+def pack_lines(lhs: str, pieces: list[str], width: int = 70, prefix: str = "", suffix: str = "") -> list[str]:
+    r"""Pack LaTeX ``pieces`` (each already signed, ``"+ x"``) greedily into ``align*`` lines of ``width``."""
     head = f"{lhs} &= {prefix}"
     lines, current = [], head
-    for piece in _fragments(terms, width):
+    for piece in pieces:
         if current not in (head, "&\\quad ") and visible_width(current + piece) > width:
             lines.append(current.rstrip())
             current = "&\\quad " + piece + " "

@@ -1,7 +1,8 @@
 """``ebm-verify``: the command line.
 
 Verbs: ``run`` (every proposition on the enumerated cases), ``list`` (propositions and cases),
-``couplings`` (effective couplings, moments and log Z of a case). Errors in the input are one
+``couplings`` (effective couplings, moments and log Z of a case), ``derive`` (closed forms as a
+LaTeX document), and the fixed-point, flow, sweep, scaling and baseline verbs. Errors in the input are one
 line on stderr with exit code 2.
 """
 
@@ -111,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--uniform", action="store_true", help="scale every parameter (the product contrast)")
     sc.add_argument("--plot", default=None)
 
+    dv = sub.add_parser("derive", help="closed-form derivation (sympy) of a model as a LaTeX document")
+    dv.add_argument("case_file", help="a case file, or a file holding only a model spec")
+    dv.add_argument("--out", required=True, help="the .tex file to write")
+    dv.add_argument("--pdf", action="store_true", help="also compile it with pdflatex")
+    dv.add_argument("--no-proofs", action="store_true", help="leave out the table of identities proved (faster)")
+    dv.add_argument("--no-cache", action="store_true", help="derive again instead of reading the derivation cache")
+
     cp = sub.add_parser("couplings", help="effective couplings, moments and log Z of a case")
     cp.add_argument("case_file")
     cp.add_argument("--dps", type=int, default=50)
@@ -125,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         verbs = {"run": _run, "list": _list, "couplings": _couplings, "classify": _classify,
                  "fixed-points": _fixed_points, "flow": _flow, "sweep": _sweep, "scaling": _scaling,
-                 "baseline": _baseline, "diff": _diff}
+                 "baseline": _baseline, "diff": _diff, "derive": _derive}
         return verbs[args.verb](args)
     except SpecError as err:
         print(f"ebm-verify: error: {err}", file=sys.stderr)
@@ -133,6 +141,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ebm-verify: interrupted", file=sys.stderr)
         return 130
+
+
+def _derive(args) -> int:
+    from .document import compile_pdf, derivation_document, load_model, overfull_boxes
+
+    model = load_model(args.case_file)
+    if not args.out.endswith(".tex"):
+        raise SpecError(f"--out must name a .tex file, got {args.out!r}")
+    text = derivation_document(model, prove=not args.no_proofs, cache=not args.no_cache)
+    with open(args.out, "w") as fh:
+        fh.write(text)
+    print(f"wrote {args.out}")
+    if args.pdf:
+        pdf, log = compile_pdf(args.out)
+        wide = [w for w in overfull_boxes(log) if w > 10]
+        print(f"wrote {pdf}" + (f" (warning: {len(wide)} lines run past the margin)" if wide else ""))
+    return 0
 
 
 def _couplings(args) -> int:

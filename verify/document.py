@@ -23,10 +23,10 @@ from pathlib import Path
 
 import sympy as sp
 
-from theory.closed_forms import ClosedForms
+from theory.closed_forms import ClosedForms, tanh_form
 from theory.conventions import order_of
 from theory.errors import SpecError
-from theory.latex import NOTATION, equation_lines, escape_text, to_latex, visible_width
+from theory.latex import NOTATION, equation_lines, escape_text, pack_lines, to_latex
 from theory.models import model_from_spec
 
 from . import __version__
@@ -35,8 +35,10 @@ from .identities import prove_identities
 
 __all__ = ["load_model", "applicable_propositions", "derivation_document", "compile_pdf", "overfull_boxes"]
 
-#: expressions longer than this (estimated printed characters) are referred to, not printed
-PRINT_LIMIT = 1500
+#: expressions with more nodes than this are referred to, not printed
+PRINT_LIMIT = 400
+#: the entries of H are printed (when short) only for models with at most this many parameters
+H_ENTRIES_MAX_P = 8
 
 
 def load_model(path: str):
@@ -76,9 +78,16 @@ def _subset_name(A) -> str:
     return "".join(map(str, A)) if all(i < 10 for i in A) else ",".join(map(str, A))
 
 
-def _align(rows: list[list[str]]) -> str:
-    body = " \\\\\n".join(line for row in rows for line in row)
-    return "\\begin{align*}\n" + body + "\n\\end{align*}\n"
+def _align(rows: list[list[str]], chunk: int = 40) -> str:
+    """``align*`` environments of at most ``chunk`` lines each (TeX's memory holds one environment)."""
+    envs, current = [], []
+    for row in rows:
+        if current and len(current) + len(row) > chunk:
+            envs.append(current)
+            current = []
+        current += row
+    envs.append(current)
+    return "".join("\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n" for lines in envs if lines)
 
 
 def _equations(pairs, width: int = 70) -> str:
@@ -87,7 +96,11 @@ def _equations(pairs, width: int = 70) -> str:
 
 
 def _short(expr) -> bool:
-    return visible_width(to_latex(expr)) <= PRINT_LIMIT
+    """At most :data:`PRINT_LIMIT` nodes in the expression tree (counted without printing it)."""
+    for count, _ in enumerate(sp.preorder_traversal(expr)):
+        if count > PRINT_LIMIT:
+            return False
+    return True
 
 
 def _header(model, cf: ClosedForms) -> list[str]:
@@ -156,15 +169,16 @@ def _flow(cf: ClosedForms) -> list[str]:
     out = [r"\section{Gradient flow}",
            r"With the moments $m_A = E_\theta[\chi_A]$ of $p_\theta$ and $m^{D}_A$ of the target, "
            r"$r_A = m^{D}_A - m_A$ and $\dot\theta = \nabla\ell = G^\top r$:"]
-    pairs = []
+    rows = []
     for k in range(cf.P):
-        rhs = cf.flow[k]
-        if not _short(rhs):
-            terms = [rf"\frac{{\partial J_{{{_subset_name(A)}}}}}{{\partial {_symbol_of(cf, k)}}}\,r_{{{_subset_name(A)}}}"
-                     for a, A in enumerate(cf.subsets) if cf.jacobian[a, k] != 0]
-            rhs = sp.Symbol(" + ".join(terms) or "0")
-        pairs.append((rf"\dot {_symbol_of(cf, k)}", rhs))
-    out.append(_equations(pairs))
+        lhs = rf"\dot {_symbol_of(cf, k)}"
+        if _short(cf.flow[k]):
+            rows.append(equation_lines(lhs, cf.flow[k]))
+            continue
+        pieces = [rf"\frac{{\partial J_{{{_subset_name(A)}}}}}{{\partial {_symbol_of(cf, k)}}}\,r_{{{_subset_name(A)}}}"
+                  for a, A in enumerate(cf.subsets) if cf.jacobian[a, k] != 0]
+        rows.append(pack_lines(lhs, [p if i == 0 else "+ " + p for i, p in enumerate(pieces)] or ["0"]))
+    out.append(_align(rows))
     out.append(r"The induced flow of the effective couplings is $\dot J = G\dot\theta = GG^\top r$, i.e.\ "
                r"$\dot J_A = \sum_k G_{Ak}\dot\theta_k$:")
     pairs = [(f"\\dot J_{{{_subset_name(A)}}}", cf.induced_flow[a]) for a, A in enumerate(cf.subsets)
@@ -191,6 +205,8 @@ def _hessian(cf: ClosedForms) -> list[str]:
                            rf"\,\partial {_symbol_of(cf, m)}}}")
                     pairs.append((lhs, hess[k, m]))
     out.append(_equations(pairs) if pairs else r"\[\nabla^2 J_A = 0 \text{ for every } A.\]")
+    if cf.P > H_ENTRIES_MAX_P:
+        return out
     H = cf.hessian
     entries = [(f"H_{{{_symbol_of(cf, k)},{_symbol_of(cf, m)}}}", sp.expand(H[k, m]) if cf.polynomial else H[k, m])
                for k in range(cf.P) for m in range(k, cf.P)]
@@ -251,7 +267,7 @@ def _paramagnetic(cf: ClosedForms, family: str) -> list[str]:
     for a, A in enumerate(cf.subsets):
         for k in range(cf.P):
             for m in range(k, cf.P):
-                h = sp.simplify(point.coupling_hessians[a][k, m])
+                h = point.coupling_hessians[a][k, m]
                 if h != 0:
                     pairs.append((rf"\partial_{{{_symbol_of(cf, k)}}}\partial_{{{_symbol_of(cf, m)}}} "
                                   rf"J_{{{_subset_name(A)}}}", h))
@@ -280,24 +296,21 @@ def _direct_parameters(model, cf: ClosedForms) -> list[str]:
 
 
 def _leading_orders(cf: ClosedForms) -> list[str]:
+    r"""Leading term of :math:`J_A(\varepsilon)` with :math:`w \to \varepsilon w`: :math:`\tfrac{1}{k!}\partial_\varepsilon^k J_A|_0\,\varepsilon^k`, :math:`k = |A|`."""
     eps = sp.Symbol(r"\varepsilon", positive=True)
     scale = {t: eps * t for t, label in zip(cf.theta, cf.labels) if label.startswith("w[")}
-    pairs = []
+    rows = []
     for k in range(2, cf.n + 1):
         A = next(B for B in cf.subsets if order_of(B) == k)
         J = cf.coupling(A).xreplace(scale)
-        lead = sp.diff(J, eps, k).xreplace({eps: 0}) / sp.factorial(k)
-        lead = tanh_simplify(lead)
-        pairs.append((f"J_{{{_subset_name(A)}}}", lead * eps**k + sp.Symbol(rf"O(\varepsilon^{{{k + 1}}})")))
-    if not pairs:
+        lead = sp.factor_terms(sp.expand(tanh_form(sp.diff(J, eps, k).xreplace({eps: 0}) / sp.factorial(k))))
+        lines = equation_lines(f"J_{{{_subset_name(A)}}}", lead * eps**k)
+        lines[-1] += rf" + O(\varepsilon^{{{k + 1}}})"
+        rows.append(lines)
+    if not rows:
         return []
-    return [r"\paragraph{Specialised (leading orders).} With $w = \varepsilon\tilde w$ (written $w$):",
-            _equations(pairs)]
-
-
-def tanh_simplify(expr):
-    """Collect a closed form after differentiating at a point (a light, deterministic simplification)."""
-    return sp.factor_terms(sp.expand(expr))
+    return [r"\paragraph{Specialised (leading orders).} With $w = \varepsilon\tilde w$ (written $w$), the first "
+            r"coupling of each order:", _align(rows)]
 
 
 def _propositions(model, cf: ClosedForms) -> list[str]:
