@@ -72,7 +72,7 @@ def is_polynomial_family(model) -> bool:
     if model.family == "mlp":
         return model.activation in ("quadratic", "cubic")
     if model.family == "custom":
-        return model.energy_expr().is_polynomial(*model.spins, *model.symbols)
+        return bool(model.energy_expr().is_polynomial(*model.spins, *model.symbols))
     return False
 
 

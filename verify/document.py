@@ -104,7 +104,7 @@ def _short(expr) -> bool:
 
 
 def _header(model, cf: ClosedForms) -> list[str]:
-    spec = escape_text(json.dumps(model.spec(), sort_keys=True))
+    spec = escape_text(json.dumps(model.spec(), sort_keys=True)).replace(" ", r"\ \allowbreak ")
     return [
         r"\documentclass[10pt]{article}",
         r"\usepackage[a4paper,margin=2cm]{geometry}",
@@ -116,6 +116,7 @@ def _header(model, cf: ClosedForms) -> list[str]:
         r"\date{}",
         r"\begin{document}",
         r"\maketitle",
+        r"\sloppy",
         r"Model: \texttt{" + spec + "}. $P = " + str(cf.P) + "$ parameters, $D = " + str(cf.D)
         + r"$ effective couplings. Derived with sympy " + escape_text(sp.__version__)
         + r" (Theory: arXiv:2605.07844, conventions of THEORY.md).",

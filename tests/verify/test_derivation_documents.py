@@ -1,0 +1,144 @@
+"""Derivation documents: golden LaTeX, determinism, the cache, the propositions named, and real PDFs.
+
+The golden strings are sympy 1.14's printing of the closed forms; a change of sympy's printer (or of
+a derivation) shows up here first.
+"""
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from theory.closed_forms import derive
+from theory.errors import SpecError
+from theory.latex import equation_lines
+from theory.models import model_from_spec
+from verify import derivation_cache
+from verify.document import applicable_propositions, compile_pdf, derivation_document, overfull_boxes
+
+RBM_2_1 = {"family": "rbm", "n": 2, "hidden": 1, "hidden_units": "spin"}
+DOCUMENTS = {
+    "gim-n2": {"family": "gim", "n": 2},
+    "rbm-n2-m1": RBM_2_1,
+    "product-n3": {"family": "product", "n": 3},
+    "mlp-n2-m1-quadratic": {"family": "mlp", "n": 2, "hidden": 1, "activation": "quadratic"},
+    "custom-n2": {"family": "custom", "n": 2, "energy": "a*s1 + b*s2 + log(cosh(c + w*s1*s2))",
+                  "params": ["a", "b", "c", "w"]},
+}
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("EBM_VERIFY_CACHE", str(tmp_path / "cache"))
+
+
+def lines_of(spec, A):
+    cf = derive(model_from_spec(spec))
+    return equation_lines("J_{" + "".join(map(str, A)) + "}", cf.coupling(A))
+
+
+def test_golden_rbm_pair_coupling():
+    L = r"\log{\left(\cosh{\left(%s \right)} \right)}"
+    assert lines_of(RBM_2_1, (1, 2)) == [
+        r"J_{12} &= \frac{1}{4}\bigl(-" + L % "b_{1} + w_{1,1} - w_{2,1}",
+        r"&\quad - " + L % "b_{1} - w_{1,1} + w_{2,1}" + " + " + L % "b_{1} + w_{1,1} + w_{2,1}",
+        r"&\quad + " + L % "- b_{1} + w_{1,1} + w_{2,1}" + r"\bigr)",
+    ]
+
+
+def test_golden_polynomial_couplings():
+    quadratic = DOCUMENTS["mlp-n2-m1-quadratic"]
+    assert lines_of(quadratic, (1, 2)) == [r"J_{12} &= 2 c_{1} w_{1,1} w_{2,1}"]
+    assert lines_of(quadratic, (1,)) == [r"J_{1} &= a_{1} + 2 b_{1} c_{1} w_{1,1}"]
+    assert lines_of(DOCUMENTS["product-n3"], (1, 2, 3)) == [r"J_{123} &= u_{123} v_{123}"]
+
+
+def test_golden_document_fragments():
+    text = derivation_document(model_from_spec(RBM_2_1), prove=False)
+    assert r"J_{12} &= 0" in text  # the paramagnetic point
+    assert r"\varepsilon^{2} w_{1,1} w_{2,1} \left(1 - \tanh^{2}{\left(b_{1} \right)}\right) + O(\varepsilon^{3})" in text
+    product = derivation_document(model_from_spec(DOCUMENTS["product-n3"]), prove=False)
+    assert r"\text{eigenvalues} &= \left\{- m^{D}_{12} + m_{12}, m^{D}_{12} - m_{12}\right\}" in product
+
+
+def test_same_derivation_is_byte_identical_across_processes(tmp_path):
+    spec = tmp_path / "rbm.json"
+    spec.write_text('{"family": "rbm", "n": 2, "hidden": 1}')
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"d{seed}.tex"
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        proc = subprocess.run([sys.executable, "-m", "verify", "derive", str(spec), "--out", str(out), "--no-cache",
+                               "--no-proofs"], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_cache_stores_reuses_and_invalidates(tmp_path):
+    model = model_from_spec({"family": "mlp", "n": 2, "hidden": 1, "activation": "cubic"})
+    path = derivation_cache.cache_dir() / f"{derivation_cache.cache_key(model)}.pickle"
+    assert not path.exists()
+    first = derivation_cache.closed_forms(model)
+    assert path.exists() and "hessian" in vars(first)  # H is stored with the entry
+    again = derivation_cache.closed_forms(model)
+    assert again.couplings == first.couplings and again.hessian == first.hessian
+    # a different spec is a different key; a corrupt entry is derived again and rewritten
+    other = model_from_spec({"family": "mlp", "n": 2, "hidden": 1, "activation": "quadratic"})
+    assert derivation_cache.cache_key(other) != derivation_cache.cache_key(model)
+    path.write_bytes(b"not a pickle")
+    assert derivation_cache.closed_forms(model).couplings == first.couplings
+    assert isinstance(pickle.loads(path.read_bytes()), type(first))
+
+
+def test_cache_key_covers_the_theory_source():
+    digest = derivation_cache.theory_source_hash()
+    assert len(digest) == 64
+    derivation_cache.theory_source_hash.cache_clear()
+    assert derivation_cache.theory_source_hash() == digest
+
+
+def require_tex():
+    if os.environ.get("EBM_VERIFY_REQUIRE_TEX") and not shutil.which("pdflatex"):
+        raise AssertionError(".ci/run installs TeX: pdflatex must be present in CI")
+    return shutil.which("pdflatex") is not None
+
+
+@pytest.mark.parametrize("name", list(DOCUMENTS))
+def test_documents_compile_without_overfull_boxes(name, tmp_path):
+    model = model_from_spec(DOCUMENTS[name])
+    text = derivation_document(model)
+    for pid in applicable_propositions(model):
+        assert f"\\subsection*{{{pid}:" in text, pid
+    assert r"\section{Identities proved on these closed forms}" in text and "FAILS" not in text
+    tex = tmp_path / f"{name}.tex"
+    tex.write_text(text)
+    if require_tex():  # a machine without TeX still checks the text above
+        pdf, log = compile_pdf(str(tex))
+        assert pdf.exists() and pdf.stat().st_size > 10_000
+        assert [w for w in overfull_boxes(log) if w > 10] == []
+
+
+def test_applicable_propositions():
+    assert applicable_propositions(model_from_spec({"family": "gim", "n": 2})) == ["E1", "E2", "F1", "F2", "F3", "S1", "S2"]
+    assert applicable_propositions(model_from_spec({"family": "product", "n": 2})) == ["E1", "E2", "F1", "F2", "S1", "S2"]
+    assert "H1" in applicable_propositions(model_from_spec(RBM_2_1))
+
+
+def test_cli_derive_and_its_errors(tmp_path, monkeypatch):
+    case = tmp_path / "case.json"
+    case.write_text('{"model": {"family": "gim", "n": 2}, "target": {"probabilities": [0.1, 0.2, 0.3, 0.4]}}')
+    run = lambda *a: subprocess.run([sys.executable, "-m", "verify", *a], capture_output=True, text=True)  # noqa: E731
+    ok = run("derive", str(case), "--out", str(tmp_path / "g.tex"), "--no-proofs")
+    assert ok.returncode == 0 and (tmp_path / "g.tex").read_text().startswith(r"\documentclass")
+    bad = run("derive", str(case), "--out", str(tmp_path / "g.pdf"))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and ".tex" in bad.stderr
+    (tmp_path / "t.json").write_text('{"target": {"probabilities": [0.5, 0.5]}}')
+    nomodel = run("derive", str(tmp_path / "t.json"), "--out", str(tmp_path / "t.tex"))
+    assert nomodel.returncode == 2 and "model" in nomodel.stderr and "Traceback" not in nomodel.stderr
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(SpecError, match="install TeX"):
+        compile_pdf(str(tmp_path / "g.tex"))
