@@ -11,7 +11,8 @@ lists
   ``1e-6``; residuals that are zero by construction are noise at the ``10^{-dps}`` level and are
   compared only through their ``satisfied`` flag;
 * **empirical changes**: an H2 case whose ``ordered`` flag changed;
-* **closed forms** whose canonical text changed (when both reports carry ``closed_forms``).
+* **closed forms** whose digest changed (the printed :math:`J` and :math:`G` of a model both reports
+  derived, under the same sympy version; another sympy version is noted, not compared).
 
 Every item of the first, second and fourth kinds is a regression: ``run --baseline`` and ``diff``
 exit 1 on any.
@@ -112,14 +113,23 @@ def diff_reports(old: dict, new: dict) -> dict:
             other = obs_new.get(key, {}).get(metric, "missing")
             if other != flag:
                 empirical.append({"proposition": key[0], "case": key[1], "metric": metric, "old": flag, "new": other})
-    closed = []
-    if "closed_forms" in old and "closed_forms" in new:
-        for name in sorted(set(old["closed_forms"]) | set(new["closed_forms"])):
-            if old["closed_forms"].get(name) != new["closed_forms"].get(name):
-                closed.append({"closed_form": name, "old": old["closed_forms"].get(name), "new": new["closed_forms"].get(name)})
+    closed, notes = _closed_form_changes(old.get("closed_forms"), new.get("closed_forms"))
     everything = regressions + drift + empirical + closed
     return {"regressions": everything, "status_regressions": regressions, "improvements": improvements,
-            "drift": drift, "empirical_changes": empirical, "closed_form_changes": closed, "added": added}
+            "drift": drift, "empirical_changes": empirical, "closed_form_changes": closed, "added": added,
+            "notes": notes}
+
+
+def _closed_form_changes(old, new) -> tuple[list, list]:
+    """Models whose closed-form digest changed (compared only under the same sympy version)."""
+    if not old or not new:
+        return [], []
+    if old.get("sympy") != new.get("sympy"):
+        return [], [f"closed forms not compared: derived with sympy {old.get('sympy')} and {new.get('sympy')}"]
+    a, b = old.get("digests", {}), new.get("digests", {})
+    changed = [{"closed_form": name, "old": a.get(name), "new": b.get(name)}
+               for name in sorted(set(a) & set(b)) if a[name] != b[name]]
+    return changed, []
 
 
 def format_diff(changes: dict) -> str:
@@ -134,6 +144,7 @@ def format_diff(changes: dict) -> str:
         lines.append(f"EMPIRICAL {e['proposition']} on {e['case']}: {e['metric']} ordered {e['old']} -> {e['new']}")
     for c in changes["closed_form_changes"]:
         lines.append(f"CLOSED FORM {c['closed_form']} changed")
+    lines += [f"note: {n}" for n in changes.get("notes", [])]
     for i in changes["improvements"]:
         lines.append(f"improved {i['proposition']} on {i['case']}: {i['old']} -> {i['new']}")
     if changes["added"]:

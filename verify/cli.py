@@ -265,6 +265,17 @@ def _list(args) -> int:
     return 0
 
 
+def _closed_form_digests(jobs) -> dict:
+    """Digest of the closed forms of every small model the run checked (derivations come from the cache)."""
+    from .closed_form_evaluators import closed_form_digest, has_closed_forms
+
+    import sympy
+
+    models = {json.dumps(c.model.spec(), sort_keys=True): c.model for _, c in jobs if c.model is not None}
+    digests = {key: closed_form_digest(m) for key, m in models.items() if has_closed_forms(m)}
+    return {"sympy": sympy.__version__, "digests": digests} if digests else None
+
+
 def _run(args) -> int:
     from .registry import find_case, get, propositions
     from .report import exit_code, format_observations, format_table, json_report, latex_report, markdown_report, summary_rows
@@ -292,7 +303,7 @@ def _run(args) -> int:
         print(f"not applicable: {s.proposition} on {s.case}: {s.reason}")
     meta = {"version": __version__, "python": platform.python_version(), "dps": args.dps,
             "seconds": round(sum(seconds.values()), 2)}
-    text = json_report(verdicts, meta, skips, observations)
+    text = json_report(verdicts, meta, skips, observations, _closed_form_digests(jobs))
     for path, content in ((args.json_out, lambda: text), (args.md_out, lambda: markdown_report(verdicts, meta, skips, observations)),
                           (args.tex_out, lambda: latex_report(verdicts, meta, skips, observations))):
         if path:

@@ -17,7 +17,9 @@ caller's working precision.
 
 from __future__ import annotations
 
-from functools import cached_property
+import hashlib
+import json
+from functools import cached_property, lru_cache
 
 import mpmath
 import numpy as np
@@ -25,7 +27,12 @@ import sympy as sp
 
 from theory.closed_forms import ClosedForms
 
-__all__ = ["ClosedFormEvaluators"]
+from .derivation_cache import cached, closed_forms
+
+__all__ = ["ClosedFormEvaluators", "CLOSED_FORM_MAX_N", "has_closed_forms", "evaluators_for", "closed_form_digest"]
+
+#: ``run`` derives closed forms (and cross-checks them in E1) for models with at most this many spins
+CLOSED_FORM_MAX_N = 3
 
 
 class ClosedFormEvaluators:
@@ -87,3 +94,26 @@ class ClosedFormEvaluators:
         point = self._point(theta) + list(self.moments(theta)) + self._point(m_data)
         P = self.cf.P
         return self._array(self._hessian(*point), (P, P))
+
+
+def has_closed_forms(model) -> bool:
+    """Whether ``run`` derives this model's closed forms (N ≤ :data:`CLOSED_FORM_MAX_N`)."""
+    return model.n <= CLOSED_FORM_MAX_N
+
+
+@lru_cache(maxsize=64)
+def evaluators_for(model) -> ClosedFormEvaluators:
+    """mpmath evaluators of the model's closed forms (derivation from the disk cache; compiled once per process)."""
+    return ClosedFormEvaluators(closed_forms(model), "mpmath")
+
+
+def closed_form_digest(model) -> str:
+    """SHA-256 of the printed :math:`J` and :math:`G` of the model (cached with the derivation): a baseline
+    records it, so that any change to a derivation (or to sympy's canonical form) shows up in ``ebm-verify diff``."""
+
+    def compute():
+        cf = closed_forms(model)
+        text = "\n".join([json.dumps(model.spec(), sort_keys=True), str(list(cf.couplings)), str(list(cf.jacobian))])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    return cached(model, "digest", compute, str)

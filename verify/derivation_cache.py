@@ -1,9 +1,10 @@
-"""A disk cache of closed-form derivations, so that a repeated ``derive`` (or ``run``) does not re-derive.
+"""A disk cache of closed-form derivations and of the documents made from them, so that a repeated
+``derive`` (or ``run``) does not re-derive.
 
 The key is a SHA-256 of the model spec (canonical JSON), of the source of every module of
 ``theory/`` and of the sympy version: any change to a formula, a normal form or sympy invalidates
 every entry. Entries are pickles of :class:`theory.closed_forms.ClosedForms` (with :math:`H`
-computed), written atomically (temporary file, then rename), so parallel workers and an
+computed) and of the LaTeX text of documents, written atomically (temporary file, then rename), so parallel workers and an
 interrupted run never leave a half-written entry. The directory is ``$EBM_VERIFY_CACHE`` or
 ``~/.cache/ebm-verify``; ``cache=False`` bypasses it.
 """
@@ -48,35 +49,50 @@ def cache_key(model) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _load(path: Path) -> ClosedForms | None:
+def _load(path: Path, kind: type):
     try:
         with path.open("rb") as handle:
-            cf = pickle.load(handle)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
-        return None  # missing, truncated or from another code version: derive again
-    return cf if isinstance(cf, ClosedForms) else None
+            value = pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError):
+        return None  # missing, truncated or from another code version: compute again
+    return value if isinstance(value, kind) else None
 
 
-def _store(path: Path, cf: ClosedForms) -> None:
+def _store(path: Path, value) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
-            pickle.dump(cf, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only or full disk only costs the next call a derivation
 
 
-def closed_forms(model, cache: bool = True) -> ClosedForms:
-    """The closed forms of ``model`` (with :math:`H`), from the disk cache when present."""
-    path = cache_dir() / f"{cache_key(model)}.pickle"
+def entry_path(model, what: str) -> Path:
+    """The file of one cached item (``closed-forms``, ``document``, ...) of ``model``."""
+    return cache_dir() / f"{cache_key(model)}-{what}.pickle"
+
+
+def cached(model, what: str, compute, kind: type, cache: bool = True):
+    """``compute()``, or its stored value for ``(model, what)`` when the cache has it."""
+    path = entry_path(model, what)
     if cache:
-        found = _load(path)
+        found = _load(path, kind)
         if found is not None:
             return found
-    cf = derive(model)
-    cf.hessian  # noqa: B018  (computed once, stored with the entry)
+    value = compute()
     if cache:
-        _store(path, cf)
-    return cf
+        _store(path, value)
+    return value
+
+
+def closed_forms(model, cache: bool = True) -> ClosedForms:
+    """The closed forms of ``model`` (with :math:`H`), from the disk cache when present."""
+
+    def compute():
+        cf = derive(model)
+        cf.hessian  # noqa: B018  (computed once, stored with the entry)
+        return cf
+
+    return cached(model, "closed-forms", compute, ClosedForms, cache)

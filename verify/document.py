@@ -30,7 +30,7 @@ from theory.latex import NOTATION, equation_lines, escape_text, pack_lines, to_l
 from theory.models import model_from_spec
 
 from . import __version__
-from .derivation_cache import closed_forms
+from .derivation_cache import cached, closed_forms
 from .identities import prove_identities
 
 __all__ = ["load_model", "applicable_propositions", "derivation_document", "compile_pdf", "overfull_boxes"]
@@ -340,12 +340,16 @@ def _propositions(model, cf: ClosedForms) -> list[str]:
 
 
 def derivation_document(model, prove: bool = True, cache: bool = True) -> str:
-    """The LaTeX source of the derivation document of ``model``."""
-    cf = closed_forms(model, cache=cache)
-    parts = (_header(model, cf) + _notation(model, cf) + _energy(cf) + _couplings(cf) + _jacobian(cf)
-             + _flow(cf) + _hessian(cf) + (_identities(cf) if prove else []) + _propositions(model, cf)
-             + [r"\end{document}", ""])
-    return "\n".join(parts)
+    """The LaTeX source of the derivation document of ``model`` (cached on disk with the derivation)."""
+
+    def compute():
+        cf = closed_forms(model, cache=cache)
+        parts = (_header(model, cf) + _notation(model, cf) + _energy(cf) + _couplings(cf) + _jacobian(cf)
+                 + _flow(cf) + _hessian(cf) + (_identities(cf) if prove else []) + _propositions(model, cf)
+                 + [r"\end{document}", ""])
+        return "\n".join(parts)
+
+    return cached(model, "document-proofs" if prove else "document", compute, str, cache)
 
 
 def compile_pdf(tex_path: str) -> tuple[Path, str]:

@@ -96,8 +96,10 @@ def format_observations(observations) -> str:
     return "\n".join(lines)
 
 
-def json_report(verdicts: list[Verdict], meta: dict, skips=(), observations=()) -> str:
-    """The JSON report; everything outside ``meta`` depends only on code and inputs."""
+def json_report(verdicts: list[Verdict], meta: dict, skips=(), observations=(), closed_forms=None) -> str:
+    """The JSON report; everything outside ``meta`` depends only on code and inputs.
+
+    ``closed_forms`` is ``{"sympy": version, "digests": {model spec (canonical JSON): digest}}``."""
     ordered = sorted(verdicts, key=lambda v: (v.proposition, v.case))
     skipped = sorted(skips, key=lambda s: (s.proposition, s.case))
     doc = {
@@ -106,8 +108,10 @@ def json_report(verdicts: list[Verdict], meta: dict, skips=(), observations=()) 
         "not_applicable": [s.to_json() for s in skipped],
         "empirical": observation_summary(sorted(observations, key=lambda o: (o.proposition, o.case))),
         "observations": [o.to_json() for o in sorted(observations, key=lambda o: (o.proposition, o.case))],
-        "meta": meta,
     }
+    if closed_forms:
+        doc["closed_forms"] = {"sympy": closed_forms["sympy"], "digests": dict(sorted(closed_forms["digests"].items()))}
+    doc["meta"] = meta
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"
 
 

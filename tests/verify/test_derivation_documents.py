@@ -80,7 +80,7 @@ def test_same_derivation_is_byte_identical_across_processes(tmp_path):
 
 def test_cache_stores_reuses_and_invalidates(tmp_path):
     model = model_from_spec({"family": "mlp", "n": 2, "hidden": 1, "activation": "cubic"})
-    path = derivation_cache.cache_dir() / f"{derivation_cache.cache_key(model)}.pickle"
+    path = derivation_cache.entry_path(model, "closed-forms")
     assert not path.exists()
     first = derivation_cache.closed_forms(model)
     assert path.exists() and "hessian" in vars(first)  # H is stored with the entry

@@ -29,7 +29,7 @@ def test_json_report_is_deterministic_and_reports_render(tmp_path):
     assert "| E1 |" in md.read_text() and "\\begin{document}" in tex.read_text()
     import os
 
-    if os.environ.get("CI") and not shutil.which("pdflatex"):
+    if (os.environ.get("CI") or os.environ.get("EBM_VERIFY_REQUIRE_TEX")) and not shutil.which("pdflatex"):
         raise AssertionError(".ci/run installs TeX: pdflatex must be present in CI")
     if shutil.which("pdflatex"):  # a developer machine without TeX still checks the .tex text above
         proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
@@ -116,3 +116,18 @@ def test_dask_local_cluster_gives_the_same_report(tmp_path):
 def test_unreachable_scheduler_is_one_line():
     proc = run("run", "--quick", "--n", "2", "--only", "E1", "--no-progress", "--scheduler", "tcp://127.0.0.1:9")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Dask scheduler" in proc.stderr
+
+
+def test_diff_flags_a_changed_derivation_but_not_another_sympy():
+    base = load_report(ROOT / "baselines" / "quick.json")
+    digests = base["closed_forms"]["digests"]
+    assert any('"rbm"' in k for k in digests) and all(len(v) == 64 for v in digests.values())
+    changed = json.loads(json.dumps(base))
+    name = sorted(digests)[0]
+    changed["closed_forms"]["digests"][name] = "0" * 64
+    found = diff_reports(base, changed)
+    assert [c["closed_form"] for c in found["closed_form_changes"]] == [name] and found["regressions"]
+    assert "CLOSED FORM" in format_diff(found)
+    changed["closed_forms"]["sympy"] = "9.9"
+    other = diff_reports(base, changed)
+    assert other["regressions"] == [] and "not compared" in format_diff(other)

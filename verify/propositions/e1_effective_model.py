@@ -10,13 +10,16 @@ zero at ``dps`` and ``2·dps`` digits:
 * ``gradient_formula``: :math:`G^\top r = E_D[\partial_\theta F] - E_\theta[\partial_\theta F]`;
 * ``gradient_finite_difference``: :math:`G^\top r` equals the central difference of :math:`\ell` (step
   :math:`10^{-\mathrm{dps}/3}`), an autodiff-free check that the structured :math:`\partial F` is the
-  derivative of :math:`F`.
+  derivative of :math:`F`;
+* ``closed_form_couplings``, ``closed_form_jacobian`` (models with :math:`N \le 3`): :math:`J(\theta)` and
+  :math:`G(\theta)` evaluated from the sympy closed forms (:mod:`theory.closed_forms`, lambdified) equal
+  the structured evaluators' (derivations from the disk cache).
 """
 
 from __future__ import annotations
 
 from theory.arith import MP
-from theory.effective import gradient, gradient_phases, log_likelihood, moments, probabilities
+from theory.effective import gradient, gradient_phases, jacobian, log_likelihood, moments, probabilities
 from theory.walsh import (
     boolean_couplings,
     boolean_to_spin,
@@ -27,6 +30,7 @@ from theory.walsh import (
 )
 
 from ..cases import Case, enumerated_cases
+from ..closed_form_evaluators import evaluators_for, has_closed_forms
 from ..numeric import at_two_precisions, central_differences, fd_step
 from ..registry import Proposition, register, reproduce_line
 from ..verdict import Requirement, Verdict, judge
@@ -36,7 +40,7 @@ __all__ = ["e1_residuals", "check_e1"]
 
 
 def e1_residuals(case: Case, dps: int) -> dict:
-    """The four E1 residuals at the current working precision (call inside ``working_precision``)."""
+    """The E1 residuals at the current working precision (call inside ``working_precision``)."""
     model, target, arith = case.model, case.target, MP
     n = model.n
     theta = case.theta(arith)
@@ -47,13 +51,18 @@ def e1_residuals(case: Case, dps: int) -> dict:
     K = boolean_couplings(F, n)
     m_data = moments(p_data, n)
     g = gradient(model, theta, m_data, arith)
-    return {
+    out = {
         "walsh_round_trip": relative_max_abs(inverse_walsh_hadamard(walsh_hadamard(F)), F),
         "p_to_J_to_p": relative_max_abs(probabilities(J_data, n, arith), p_data),
         "boolean_gauge": max(relative_max_abs(spin_to_boolean(J, n), K), relative_max_abs(boolean_to_spin(K, n), J)),
         "gradient_formula": relative_max_abs(g, gradient_phases(model, theta, p_data, arith)),
         "gradient_finite_difference": relative_max_abs(g, _finite_difference_gradient(model, theta, p_data, dps)),
     }
+    if has_closed_forms(model):
+        closed = evaluators_for(model)
+        out["closed_form_couplings"] = relative_max_abs(closed.couplings(theta), J)
+        out["closed_form_jacobian"] = relative_max_abs(closed.jacobian(theta), jacobian(model, theta, arith))
+    return out
 
 
 def _finite_difference_gradient(model, theta, p_data, dps: int):
