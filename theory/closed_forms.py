@@ -37,7 +37,7 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from .conventions import canonical_masks, spin_table, subsets
+from .conventions import canonical_masks, latex_subset, spin_table, subsets
 from .walsh import spin_couplings, walsh_hadamard
 
 __all__ = [
@@ -51,18 +51,14 @@ __all__ = [
 ]
 
 
-def _subset_digits(A) -> str:
-    return "".join(map(str, A)) if all(i < 10 for i in A) else ",".join(map(str, A))
-
-
 def moment_symbol(A) -> sp.Symbol:
     r"""The symbol :math:`m_A` of a moment of :math:`p_\theta` (:math:`m_\emptyset` is the number 1)."""
-    return sp.Symbol("m_{" + _subset_digits(A) + "}", real=True)
+    return sp.Symbol("m_{" + latex_subset(A) + "}", real=True)
 
 
 def data_moment_symbol(A) -> sp.Symbol:
     r"""The symbol :math:`m^D_A` of a moment of the target."""
-    return sp.Symbol("m^{D}_{" + _subset_digits(A) + "}", real=True)
+    return sp.Symbol("m^{D}_{" + latex_subset(A) + "}", real=True)
 
 
 def is_polynomial_family(model) -> bool:

@@ -37,6 +37,7 @@ __all__ = [
     "subset_index",
     "parse_subset",
     "format_subset",
+    "latex_subset",
     "symmetric_difference",
     "order_of",
     "orders",
@@ -169,6 +170,11 @@ def parse_subset(text: str, n: int) -> Subset:
 def format_subset(A: Subset) -> str:
     """Write ``(1, 3)`` as ``"1,3"`` (the empty set is ``""``)."""
     return ",".join(str(i) for i in A)
+
+
+def latex_subset(A: Subset) -> str:
+    """The subset as a LaTeX index: ``(1, 2)`` is ``12``, with commas once an index has two digits (``1,10``)."""
+    return "".join(map(str, A)) if all(i < 10 for i in A) else format_subset(A)
 
 
 def symmetric_difference(A: Subset, B: Subset) -> Subset:

@@ -33,7 +33,7 @@ import sympy as sp
 
 from . import activations
 from .arith import Arith, to_fraction
-from .conventions import check_n, format_subset, parse_subset, spin_table, subsets
+from .conventions import check_n, format_subset, latex_subset, parse_subset, spin_table, subsets
 from .errors import SpecError
 from .expression import compile_on_configurations, parse_energy, spin_symbols
 
@@ -236,7 +236,7 @@ class GIM(Model):
             raise SpecError(f"model.max_order = {self.max_order} exceeds n = {n}")
         self.subsets = subsets(n, self.max_order)
         self.params = tuple(
-            Param(f"J[{format_subset(A)}]", "J_{" + "".join(map(str, A)) + "}", "J", A) for A in self.subsets
+            Param(f"J[{format_subset(A)}]", "J_{" + latex_subset(A) + "}", "J", A) for A in self.subsets
         )
         self._chi = _characters(n, self.subsets)
 
@@ -503,8 +503,8 @@ class Product(Model):
         else:
             self.subsets = tuple(sorted({parse_subset(t, n) for t in coupled_subsets} - {()}, key=lambda A: (len(A), A)))
         h = tuple(Param(f"h[{i}]", f"h_{{{i}}}", "h", (i,)) for i in range(1, n + 1)) if fields else ()
-        u = tuple(Param(f"u[{format_subset(A)}]", "u_{" + "".join(map(str, A)) + "}", "u", A) for A in self.subsets)
-        v = tuple(Param(f"v[{format_subset(A)}]", "v_{" + "".join(map(str, A)) + "}", "v", A) for A in self.subsets)
+        u = tuple(Param(f"u[{format_subset(A)}]", "u_{" + latex_subset(A) + "}", "u", A) for A in self.subsets)
+        v = tuple(Param(f"v[{format_subset(A)}]", "v_{" + latex_subset(A) + "}", "v", A) for A in self.subsets)
         self.params = h + u + v
         self._nh = n if fields else 0
         self._chi = _characters(n, self.subsets)

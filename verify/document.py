@@ -24,7 +24,7 @@ from pathlib import Path
 import sympy as sp
 
 from theory.closed_forms import ClosedForms, tanh_form
-from theory.conventions import order_of
+from theory.conventions import format_subset, latex_subset, order_of
 from theory.errors import SpecError
 from theory.latex import NOTATION, equation_lines, escape_text, pack_lines, to_latex
 from theory.models import model_from_spec
@@ -72,10 +72,6 @@ def applicable_propositions(model) -> list[str]:
 
 def _symbol_of(cf: ClosedForms, k: int) -> str:
     return to_latex(cf.theta[k])
-
-
-def _subset_name(A) -> str:
-    return "".join(map(str, A)) if all(i < 10 for i in A) else ",".join(map(str, A))
 
 
 def _align(rows: list[list[str]], chunk: int = 40) -> str:
@@ -148,7 +144,7 @@ def _couplings(cf: ClosedForms) -> list[str]:
            r"$J_A(\theta) = 2^{-N}\sum_s F_\theta(s)\chi_A(s)$; $J_\emptyset$ only shifts $\log Z$ and is omitted."]
     for k in range(1, cf.n + 1):
         out.append(r"\subsection*{Order " + str(k) + "}")
-        pairs = [(f"J_{{{_subset_name(A)}}}", j) for A, j in zip(cf.subsets, cf.couplings) if order_of(A) == k]
+        pairs = [(f"J_{{{latex_subset(A)}}}", j) for A, j in zip(cf.subsets, cf.couplings) if order_of(A) == k]
         out.append(_equations(pairs))
     return out
 
@@ -161,7 +157,7 @@ def _jacobian(cf: ClosedForms) -> list[str]:
         for k in range(cf.P):
             g = cf.jacobian[a, k]
             if g != 0:
-                pairs.append((rf"\frac{{\partial J_{{{_subset_name(A)}}}}}{{\partial {_symbol_of(cf, k)}}}", g))
+                pairs.append((rf"\frac{{\partial J_{{{latex_subset(A)}}}}}{{\partial {_symbol_of(cf, k)}}}", g))
     out.append(_equations(pairs) if pairs else r"\[G = 0.\]")
     return out
 
@@ -176,13 +172,13 @@ def _flow(cf: ClosedForms) -> list[str]:
         if _short(cf.flow[k]):
             rows.append(equation_lines(lhs, cf.flow[k]))
             continue
-        pieces = [rf"\frac{{\partial J_{{{_subset_name(A)}}}}}{{\partial {_symbol_of(cf, k)}}}\,r_{{{_subset_name(A)}}}"
+        pieces = [rf"\frac{{\partial J_{{{latex_subset(A)}}}}}{{\partial {_symbol_of(cf, k)}}}\,r_{{{latex_subset(A)}}}"
                   for a, A in enumerate(cf.subsets) if cf.jacobian[a, k] != 0]
         rows.append(pack_lines(lhs, [p if i == 0 else "+ " + p for i, p in enumerate(pieces)] or ["0"]))
     out.append(_align(rows))
     out.append(r"The induced flow of the effective couplings is $\dot J = G\dot\theta = GG^\top r$, i.e.\ "
                r"$\dot J_A = \sum_k G_{Ak}\dot\theta_k$:")
-    pairs = [(f"\\dot J_{{{_subset_name(A)}}}", cf.induced_flow[a]) for a, A in enumerate(cf.subsets)
+    pairs = [(f"\\dot J_{{{latex_subset(A)}}}", cf.induced_flow[a]) for a, A in enumerate(cf.subsets)
              if _short(cf.induced_flow[a])]
     if pairs:
         out.append(_equations(pairs))
@@ -202,7 +198,7 @@ def _hessian(cf: ClosedForms) -> list[str]:
         for k in range(cf.P):
             for m in range(k, cf.P):
                 if hess[k, m] != 0:
-                    lhs = (rf"\frac{{\partial^2 J_{{{_subset_name(A)}}}}}{{\partial {_symbol_of(cf, k)}"
+                    lhs = (rf"\frac{{\partial^2 J_{{{latex_subset(A)}}}}}{{\partial {_symbol_of(cf, k)}"
                            rf"\,\partial {_symbol_of(cf, m)}}}")
                     pairs.append((lhs, hess[k, m]))
     out.append(_equations(pairs) if pairs else r"\[\nabla^2 J_A = 0 \text{ for every } A.\]")
@@ -242,11 +238,13 @@ def _product_spurious(cf: ClosedForms) -> list[str]:
     out = [r"\paragraph{Specialised (switched-off point).} At $u_A = v_A = 0$ for every $A$ the columns of "
            r"$G$ for $u, v$ vanish and $\nabla^2 J_A$ couples only $u_A$ and $v_A$:"]
     pairs = []
-    for a, A in enumerate(cf.subsets):
-        iu, iv = cf.labels.index(f"u[{_label(A)}]"), cf.labels.index(f"v[{_label(A)}]")
+    for A in cf.subsets:
+        if f"u[{format_subset(A)}]" not in cf.labels:
+            continue  # a subset the model does not couple
+        iu, iv = cf.labels.index(f"u[{format_subset(A)}]"), cf.labels.index(f"v[{format_subset(A)}]")
         block = sp.Matrix([[H[iu, iu], H[iu, iv]], [H[iv, iu], H[iv, iv]]])
         eig = sorted(block.eigenvals(), key=sp.default_sort_key)
-        pairs.append((rf"H\big|_{{(u_{{{_subset_name(A)}}},v_{{{_subset_name(A)}}})}}", block))
+        pairs.append((rf"H\big|_{{(u_{{{latex_subset(A)}}},v_{{{latex_subset(A)}}})}}", block))
         pairs.append((r"\text{eigenvalues}", sp.FiniteSet(*[sp.factor(e) for e in eig])))
     out.append(_align([[f"{lhs} &= {to_latex(rhs)}"] for lhs, rhs in pairs]))
     out.append(r"so each block has eigenvalues $\pm r_A$ with $r_A = m^D_A - m_A$: a strict saddle "
@@ -254,16 +252,12 @@ def _product_spurious(cf: ClosedForms) -> list[str]:
     return out
 
 
-def _label(A) -> str:
-    return ",".join(map(str, A))
-
-
 def _paramagnetic(cf: ClosedForms, family: str) -> list[str]:
     weights = {t: 0 for t, label in zip(cf.theta, cf.labels) if label.startswith(("w[", "b["))}
     point = cf.at(weights)
     out = [r"\paragraph{Specialised (paramagnetic point).} At $w = 0$, $b = 0$ the model is a product measure "
            r"and the effective couplings are"]
-    out.append(_equations([(f"J_{{{_subset_name(A)}}}", j) for A, j in zip(cf.subsets, point.couplings)]))
+    out.append(_equations([(f"J_{{{latex_subset(A)}}}", j) for A, j in zip(cf.subsets, point.couplings)]))
     pairs = []
     for a, A in enumerate(cf.subsets):
         for k in range(cf.P):
@@ -271,7 +265,7 @@ def _paramagnetic(cf: ClosedForms, family: str) -> list[str]:
                 h = point.coupling_hessians[a][k, m]
                 if h != 0:
                     pairs.append((rf"\partial_{{{_symbol_of(cf, k)}}}\partial_{{{_symbol_of(cf, m)}}} "
-                                  rf"J_{{{_subset_name(A)}}}", h))
+                                  rf"J_{{{latex_subset(A)}}}", h))
     out.append(r"The nonzero second derivatives there (the curvature term $\sum_A r_A\nabla^2 J_A$):")
     out.append(_equations(pairs) if pairs else r"\[\nabla^2 J_A = 0.\]")
     if family == "rbm":
@@ -290,7 +284,7 @@ def _direct_parameters(model, cf: ClosedForms) -> list[str]:
         a = cf.subsets.index(tuple(A))
         column = [cf.jacobian[b, k] for b in range(cf.D)]
         ok = column[a] == 1 and all(c == 0 for b, c in enumerate(column) if b != a)
-        rows.append(f"${_symbol_of(cf, k)}$ enters $J_{{{_subset_name(A)}}}$ additively"
+        rows.append(f"${_symbol_of(cf, k)}$ enters $J_{{{latex_subset(A)}}}$ additively"
                     + ("" if ok else r" \textbf{(not confirmed by the closed form)}"))
     return [r"\paragraph{Specialised.} " + "; ".join(rows)
             + r" (checked on the closed form: $\partial J_B/\partial\theta_k = \delta_{AB}$)."]
@@ -305,7 +299,7 @@ def _leading_orders(cf: ClosedForms) -> list[str]:
         A = next(B for B in cf.subsets if order_of(B) == k)
         J = cf.coupling(A).xreplace(scale)
         lead = sp.factor_terms(sp.expand(tanh_form(sp.diff(J, eps, k).xreplace({eps: 0}) / sp.factorial(k))))
-        lines = equation_lines(f"J_{{{_subset_name(A)}}}", lead * eps**k)
+        lines = equation_lines(f"J_{{{latex_subset(A)}}}", lead * eps**k)
         lines[-1] += rf" + O(\varepsilon^{{{k + 1}}})"
         rows.append(lines)
     if not rows:

@@ -142,3 +142,11 @@ def test_cli_derive_and_its_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(SpecError, match="install TeX"):
         compile_pdf(str(tmp_path / "g.tex"))
+
+
+def test_product_with_some_subsets_and_fields_specialises_only_its_couplings():
+    model = model_from_spec({"family": "product", "n": 3, "subsets": ["1,2", "1,2,3"], "fields": True})
+    text = derivation_document(model, prove=False)
+    assert r"H\big|_{(u_{12},v_{12})}" in text and r"H\big|_{(u_{123},v_{123})}" in text
+    assert r"H\big|_{(u_{13},v_{13})}" not in text
+    assert r"$h_{1}$ enters $J_{1}$ additively" in text and "not confirmed" not in text
