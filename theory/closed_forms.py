@@ -75,9 +75,9 @@ def is_polynomial_family(model) -> bool:
 _U = sp.Wild("u")
 
 
-def _normal_form(model, expr: sp.Expr) -> sp.Expr:
+def _normal_form(model, expr: sp.Expr, polynomial: bool) -> sp.Expr:
     """One family-specific normal form of a configuration value (an identity, see module docstring)."""
-    if is_polynomial_family(model):
+    if polynomial:
         return sp.expand(expr)
     if model.family == "rbm" and model.hidden_units == "spin":
         return sp.expand_log(expr, force=True)
@@ -94,18 +94,21 @@ def tanh_form(expr: sp.Expr) -> sp.Expr:
 
 
 def configuration_values(model) -> list[sp.Expr]:
-    r""":math:`F_x(\theta) = F_\theta(s(x))` for ``x = 0 .. 2^N - 1`` (bit ``i-1`` of ``x`` set iff :math:`s_i = -1`)."""
+    r""":math:`F_x(\theta) = F_\theta(s(x))` for ``x = 0 .. 2^N - 1`` (bit ``i-1`` of ``x`` set iff :math:`s_i=-1`),
+    in the family's normal form."""
     F = model.energy_expr()
+    polynomial = is_polynomial_family(model)
     table = spin_table(model.n)
     out = []
     for x in range(2**model.n):
         point = {s: sp.Integer(int(v)) for s, v in zip(model.spins, table[x])}
-        out.append(_normal_form(model, F.xreplace(point)))
+        out.append(_normal_form(model, F.xreplace(point), polynomial))
     return out
 
 
-def _clean(model, expr: sp.Expr) -> sp.Expr:
-    return sp.expand(expr) if is_polynomial_family(model) else tanh_form(expr)
+def _clean(expr: sp.Expr, polynomial: bool) -> sp.Expr:
+    """Expanded (polynomial families) or written with tanh (the others)."""
+    return sp.expand(expr) if polynomial else tanh_form(expr)
 
 
 @dataclass(frozen=True)
@@ -171,8 +174,8 @@ class ClosedForms:
         masks = canonical_masks(self.n)
         m_of = {int(a): m for a, m in zip(masks, self.moments)}
         m_of[0] = sp.Integer(1)
-        D = self.D
-        return sp.Matrix(D, D, lambda a, b: m_of[int(masks[a]) ^ int(masks[b])] - m_of[int(masks[a])] * m_of[int(masks[b])])
+        keys = [int(a) for a in masks]
+        return sp.Matrix(self.D, self.D, lambda a, b: m_of[keys[a] ^ keys[b]] - m_of[keys[a]] * m_of[keys[b]])
 
     @property
     def curvature(self) -> sp.Matrix:
@@ -201,7 +204,10 @@ class ClosedForms:
 
     def at(self, point: dict) -> ClosedForms:
         """The closed forms with some parameters replaced (symbols to numbers or expressions)."""
-        sub = lambda e: _clean_after_subs(e.xreplace(point), self.polynomial)
+
+        def sub(e):
+            return _clean(e.xreplace(point), self.polynomial)
+
         return ClosedForms(
             spec=self.spec,
             n=self.n,
@@ -218,21 +224,18 @@ class ClosedForms:
         )
 
 
-def _clean_after_subs(expr, polynomial: bool):
-    return sp.expand(expr) if polynomial else expr
-
-
 def derive(model) -> ClosedForms:
     r"""Derive :math:`F_x`, :math:`J`, :math:`G` and :math:`\nabla^2 J_A` of ``model`` in closed form."""
     theta = tuple(model.symbols)
+    polynomial = is_polynomial_family(model)
     values = configuration_values(model)
     transformed = walsh_hadamard(np.array(values, dtype=object)) / sp.Integer(2**model.n)
-    empty = _clean(model, transformed[0])
-    J = [_clean(model, c) for c in spin_couplings(np.array(values, dtype=object), model.n)]
-    G = sp.Matrix([[_clean(model, sp.diff(j, t)) for t in theta] for j in J])
+    empty = _clean(transformed[0], polynomial)
+    J = [_clean(c, polynomial) for c in spin_couplings(np.array(values, dtype=object), model.n)]
+    G = sp.Matrix([[_clean(sp.diff(j, t), polynomial) for t in theta] for j in J])
     hessians = []
     for a in range(len(J)):
-        rows = [[_clean(model, sp.diff(G[a, k], t)) for t in theta] for k in range(len(theta))]
+        rows = [[_clean(sp.diff(G[a, k], t), polynomial) for t in theta] for k in range(len(theta))]
         hessians.append(sp.ImmutableMatrix(rows))
     return ClosedForms(
         spec=model.spec(),
@@ -246,6 +249,6 @@ def derive(model) -> ClosedForms:
         couplings=sp.ImmutableMatrix(J),
         jacobian=sp.ImmutableMatrix(G),
         coupling_hessians=tuple(hessians),
-        polynomial=is_polynomial_family(model),
+        polynomial=polynomial,
     )
 

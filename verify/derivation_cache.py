@@ -4,8 +4,8 @@
 The key is a SHA-256 of the model spec (canonical JSON), of the source of every module of
 ``theory/`` and of the sympy version: any change to a formula, a normal form or sympy invalidates
 every entry. Entries are pickles of :class:`theory.closed_forms.ClosedForms` (with :math:`H`
-computed) and of the LaTeX text of documents, written atomically (temporary file, then rename), so parallel workers and an
-interrupted run never leave a half-written entry. The directory is ``$EBM_VERIFY_CACHE`` or
+computed) and of the LaTeX text of documents, written atomically (temporary file, then rename),
+so parallel workers and an interrupted run never leave a half-written entry. The directory is ``$EBM_VERIFY_CACHE`` or
 ``~/.cache/ebm-verify``; ``cache=False`` bypasses it.
 """
 

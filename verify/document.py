@@ -291,7 +291,8 @@ def _direct_parameters(model, cf: ClosedForms) -> list[str]:
 
 
 def _leading_orders(cf: ClosedForms) -> list[str]:
-    r"""Leading term of :math:`J_A(\varepsilon)` with :math:`w \to \varepsilon w`: :math:`\tfrac{1}{k!}\partial_\varepsilon^k J_A|_0\,\varepsilon^k`, :math:`k = |A|`."""
+    r"""Leading term of :math:`J_A(\varepsilon)` with :math:`w \to \varepsilon w`:
+    :math:`\tfrac{1}{k!}\partial_\varepsilon^k J_A|_0\,\varepsilon^k`, :math:`k = |A|`."""
     eps = sp.Symbol(r"\varepsilon", positive=True)
     scale = {t: eps * t for t, label in zip(cf.theta, cf.labels) if label.startswith("w[")}
     rows = []
