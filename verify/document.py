@@ -33,7 +33,8 @@ from . import __version__
 from .derivation_cache import cached, closed_forms
 from .identities import prove_identities
 
-__all__ = ["load_model", "applicable_propositions", "derivation_document", "compile_pdf", "overfull_boxes"]
+__all__ = ["applicable_propositions", "compile_pdf", "derivation_document", "load_model", "overfull_boxes",
+           "paramagnetic_hessian"]
 
 #: expressions with more nodes than this are referred to, not printed
 PRINT_LIMIT = 400
@@ -268,13 +269,64 @@ def _paramagnetic(cf: ClosedForms, family: str) -> list[str]:
                                   rf"J_{{{latex_subset(A)}}}", h))
     out.append(r"The nonzero second derivatives there (the curvature term $\sum_A r_A\nabla^2 J_A$):")
     out.append(_equations(pairs) if pairs else r"\[\nabla^2 J_A = 0.\]")
+    out += _blocks_of_h(cf)
     if family == "rbm":
-        out.append(r"With the fields matched ($r_i = 0$), THEORY.md's S2 prediction is "
+        out.append(r"THEORY.md's S2 prediction for spin hidden units: "
                    r"$\operatorname{spec} H = \{-(1-(m^D_i)^2)\}_i \cup \{0\}^M \cup "
-                   r"\operatorname{spec}(\hat C)^{\times M}$ for spin hidden units, "
+                   r"\operatorname{spec}(\hat C)^{\times M}$, "
                    r"$\hat C_{ij} = m^D_{ij} - m^D_i m^D_j$ ($i \ne j$), $\hat C_{ii} = 0$: "
                    r"a strict saddle whenever a connected pair correlation is nonzero.")
     return out
+
+
+def paramagnetic_hessian(cf: ClosedForms) -> sp.Matrix:
+    r""":math:`H` at :math:`w = 0`, :math:`b = 0` with the fields matched, where :math:`p_\theta` is the product
+    measure :math:`m_A = \prod_{i\in A} m^D_i` (entries factored; the target's moments stay symbols)."""
+    point = cf.at({t: 0 for t, label in zip(cf.theta, cf.labels) if label.startswith(("w[", "b["))})
+    product = {}
+    for A, m in zip(cf.subsets, cf.moments):
+        product[m] = sp.Mul(*[cf.data_moments[cf.subsets.index((i,))] for i in A])
+    return point.hessian.xreplace(product).applyfunc(lambda e: sp.factor(sp.expand(e)))
+
+
+def _blocks_of_h(cf: ClosedForms) -> list[str]:
+    """:func:`paramagnetic_hessian` split into its decoupled blocks (eigenvalues of blocks of size ≤ 2)."""
+    H = paramagnetic_hessian(cf)
+    blocks = _components(H)
+    out = [r"With the fields matched ($m_A = \prod_{i\in A} m^D_i$ for the model), $H$ decouples into the "
+           r"blocks below (parameters not listed have a zero row and column):"]
+    rows = []
+    for block in blocks:
+        sub = H.extract(block, block)
+        if sub.is_zero_matrix:
+            continue
+        names = ", ".join(_symbol_of(cf, k) for k in block)
+        rows.append([rf"H\big|_{{({names})}} &= {to_latex(sub)}"])
+        if len(block) <= 2:
+            eig = [sp.factor(e) for e in sorted(sub.eigenvals(), key=sp.default_sort_key)]
+            rows.append([rf"\text{{eigenvalues}} &= {to_latex(sp.FiniteSet(*eig))}"])
+    out.append(_align(rows) if rows else r"\[H = 0.\]")
+    return out
+
+
+def _components(H: sp.Matrix) -> list[list[int]]:
+    """Index sets of the connected components of the nonzero pattern of a symmetric matrix."""
+    P = H.shape[0]
+    seen, blocks = set(), []
+    for start in range(P):
+        if start in seen:
+            continue
+        stack, block = [start], []
+        seen.add(start)
+        while stack:
+            k = stack.pop()
+            block.append(k)
+            for m in range(P):
+                if m not in seen and H[k, m] != 0:
+                    seen.add(m)
+                    stack.append(m)
+        blocks.append(sorted(block))
+    return blocks
 
 
 def _direct_parameters(model, cf: ClosedForms) -> list[str]:

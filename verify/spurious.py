@@ -27,6 +27,17 @@ So :math:`\mathrm{spec}\,H = \{-(1-(m^D_i)^2)\}_i \cup \{0\}^{M} \cup \mathrm{sp
 direction: the paramagnetic point is a strict saddle, its unstable directions the positive
 eigenvectors of :math:`\hat C` placed on the weights of any hidden unit.
 
+**Paramagnetic tanh network (b = 0): degenerate, not a saddle.** At :math:`w = 0`, :math:`b = 0`,
+:math:`\sigma = \tanh` has :math:`\sigma(0) = \sigma''(0) = 0`, :math:`\sigma'(0) = 1`: the only nonzero
+columns of :math:`G` are :math:`\partial J_i/\partial a_i = 1` and :math:`\partial J_i/\partial w_{i\mu} = c_\mu`,
+and every second derivative of :math:`J` paired with a nonzero residual vanishes (the pair curvature
+is :math:`c_\mu\sigma''(0) = 0`). So :math:`H = -\sum_i (1-m_i^2)\,v_iv_i^\top` with
+:math:`v_i = e_{a_i} + \sum_\mu c_\mu e_{w_{i\mu}}`:
+:math:`\mathrm{spec}\,H = \{-(1-m_i^2)(1+\sum_\mu c_\mu^2)\}_i \cup \{0\}^{P-N}`, whatever the data's
+correlations (derived in closed form by ``ebm-verify derive``). Unlike the RBM's, this spurious
+point has no unstable direction at second order: the connected correlations do not reach
+:math:`H` when :math:`\sigma''(b) = 0`.
+
 **Dead hidden unit (spin, b = 0).** Fit an RBM with :math:`M-1` units to a fixed point and add a unit
 with :math:`w_{\cdot M} = 0`, :math:`b_M = 0`. The same algebra decouples the new unit's block:
 its eigenvalues are :math:`0` (:math:`b_M`) and :math:`\mathrm{spec}(R)` with :math:`R_{ij} = r_{ij}`
@@ -127,7 +138,8 @@ def connected_pair_matrix(m_by_mask, m_model_by_mask, n: int) -> np.ndarray:
 
 
 def paramagnetic(model, target, dps: int, biases=None, output=None) -> SpuriousPoint:
-    """``w = 0`` with matched fields for an ``rbm`` or ``mlp``; predicted spectrum for spin RBMs with ``b = 0``."""
+    """``w = 0`` with matched fields for an ``rbm`` or ``mlp``; predicted spectrum for spin RBMs and tanh
+    networks with ``b = 0``."""
     n, M = model.n, model.M
     digits = 2 * dps + 10
     b = [Fraction(0)] * M if biases is None else [Fraction(x) for x in biases]
@@ -151,6 +163,11 @@ def paramagnetic(model, target, dps: int, biases=None, output=None) -> SpuriousP
             spec = mpmath.eigsy(mpmath.matrix(C_hat.tolist()), eigvals_only=True)
             predicted = tuple([-(1 - m_data[i] ** 2) for i in range(n)] + [mpmath.mpf(0)] * M
                               + [spec[k] for k in range(n) for _ in range(M)])
+        if model.family == "mlp" and model.activation == "tanh" and all(x == 0 for x in b):
+            c = theta[n + M + n * M:]
+            weight = 1 + sum(mpmath.mpf(x.numerator) / x.denominator for x in (y * y for y in c))
+            predicted = tuple([-(1 - m_data[i] ** 2) * weight for i in range(n)]
+                              + [mpmath.mpf(0)] * (model.P - n))
     return SpuriousPoint(model, tuple(theta), predicted, f"{model.family} paramagnetic point (w = 0, fields matched)",
                          free=tuple(range(n)), matched=tuple(range(n)))
 

@@ -150,3 +150,45 @@ def test_product_with_some_subsets_and_fields_specialises_only_its_couplings():
     assert r"H\big|_{(u_{12},v_{12})}" in text and r"H\big|_{(u_{123},v_{123})}" in text
     assert r"H\big|_{(u_{13},v_{13})}" not in text
     assert r"$h_{1}$ enters $J_{1}$ additively" in text and "not confirmed" not in text
+
+
+def test_paramagnetic_spin_rbm_spectrum_of_theory_s2_in_closed_form():
+    """THEORY S2 / verify.spurious: at w = 0, b = 0 with fields matched, H = diag(m_i^2 - 1) on a, 0 on b, and
+    the connected-correlation matrix Ĉ (zero diagonal) on the weights of every hidden unit."""
+    import sympy as sp
+
+    from verify.document import paramagnetic_hessian
+
+    cf = derive(model_from_spec({"family": "rbm", "n": 3, "hidden": 2}))
+    H = paramagnetic_hessian(cf)
+    m = {A: d for A, d in zip(cf.subsets, cf.data_moments)}
+    C_hat = sp.Matrix(3, 3, lambda i, j: 0 if i == j else m[tuple(sorted((i + 1, j + 1)))] - m[(i + 1,)] * m[(j + 1,)])
+    expected = sp.zeros(cf.P, cf.P)
+    for i in range(3):
+        expected[i, i] = m[(i + 1,)] ** 2 - 1
+    for mu in range(2):
+        w = [cf.labels.index(f"w[{i + 1},{mu + 1}]") for i in range(3)]
+        for i in range(3):
+            for j in range(3):
+                expected[w[i], w[j]] = C_hat[i, j]
+    assert (H - expected).applyfunc(sp.expand) == sp.zeros(cf.P, cf.P)
+
+
+def test_paramagnetic_tanh_network_is_degenerate_whatever_the_correlations():
+    """At w = 0, b = 0 a tanh network has σ''(0) = 0: H = -(1 - m_i^2) v_i v_iᵀ with v_i = e_a_i + c e_w_i, so its
+    eigenvalues are -(1 - m_i^2)(1 + c^2) and 0: no unstable direction (THEORY.md's S2 wording covers rbm; for
+    mlp the connected correlations reach H only when σ''(b) ≠ 0). S2 checks the same spectrum numerically."""
+    import sympy as sp
+
+    from verify.document import paramagnetic_hessian
+
+    cf = derive(model_from_spec({"family": "mlp", "n": 2, "hidden": 1, "activation": "tanh"}))
+    H = paramagnetic_hessian(cf)
+    c = cf.theta[cf.labels.index("c[1]")]
+    expected = sp.zeros(cf.P, cf.P)
+    for i in range(2):
+        v = sp.zeros(cf.P, 1)
+        v[cf.labels.index(f"a[{i + 1}]")] = 1
+        v[cf.labels.index(f"w[{i + 1},1]")] = c
+        expected += (cf.data_moments[i] ** 2 - 1) * v * v.T
+    assert (H - expected).applyfunc(sp.expand) == sp.zeros(cf.P, cf.P)

@@ -4,7 +4,8 @@ r"""S2 — spurious points: the closed-form spectra of :mod:`verify.spurious`, c
   :math:`\mathrm{spec}\,H` and the unstable count is the number of nonzero :math:`r_A`;
 * paramagnetic ``rbm`` (spin, :math:`b = 0`): the whole spectrum
   :math:`\{-(1-m_i^2)\}\cup\{0\}^M\cup\mathrm{spec}(\hat C)^{\times M}`;
-* paramagnetic ``mlp`` (tanh): a spurious fixed point with :math:`\operatorname{rank}G < D`;
+* paramagnetic ``mlp`` (tanh, :math:`b = 0`): a spurious fixed point with :math:`\operatorname{rank}G < D`
+  and the whole spectrum :math:`\{-(1-m_i^2)(1+\sum_\mu c_\mu^2)\}\cup\{0\}^{P-N}`: no unstable direction;
 * dead hidden unit: :math:`\{0\}\cup\mathrm{spec}(R)` appear;
 * degenerate paramagnetic point on a pure 3-body target: neutral directions that are *not*
   effective-model invariant are detected as such.
