@@ -38,10 +38,13 @@ import numpy as np
 import sympy as sp
 
 from .conventions import canonical_masks, latex_subset, spin_table, subsets
+from .errors import SpecError
 from .walsh import spin_couplings, walsh_hadamard
 
 __all__ = [
+    "MAX_DERIVE_N",
     "ClosedForms",
+    "check_derivable",
     "configuration_values",
     "data_moment_symbol",
     "derive",
@@ -224,8 +227,25 @@ class ClosedForms:
         )
 
 
+#: the largest N derived in closed form (each coupling is a sum of up to 2^N terms)
+MAX_DERIVE_N = 4
+#: ... and for networks whose activation is a rational function of exponentials
+MAX_DERIVE_N_EXPONENTIAL = 3
+
+
+def check_derivable(model) -> None:
+    """Refuse, in one line, a model too large for closed forms."""
+    exponential = model.family == "mlp" and model.activation in ("softplus", "silu")
+    limit = MAX_DERIVE_N_EXPONENTIAL if exponential else MAX_DERIVE_N
+    if model.n > limit:
+        kind = f"{model.activation} networks" if exponential else "models"
+        raise SpecError(f"closed forms are derived for N <= {limit} ({kind}), got N = {model.n}: each coupling is a sum "
+                        f"of up to 2^N terms; use the numeric commands (couplings, classify) for larger models")
+
+
 def derive(model) -> ClosedForms:
     r"""Derive :math:`F_x`, :math:`J`, :math:`G` and :math:`\nabla^2 J_A` of ``model`` in closed form."""
+    check_derivable(model)
     theta = tuple(model.symbols)
     polynomial = is_polynomial_family(model)
     values = configuration_values(model)

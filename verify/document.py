@@ -31,7 +31,7 @@ from theory.models import model_from_spec
 
 from . import __version__
 from .derivation_cache import cached, closed_forms
-from .identities import prove_identities
+from .identities import NUMERIC_DPS, NUMERIC_POINTS, prove_identities
 
 __all__ = ["applicable_propositions", "compile_pdf", "derivation_document", "load_model", "overfull_boxes",
            "paramagnetic_hessian"]
@@ -217,8 +217,8 @@ def _hessian(cf: ClosedForms) -> list[str]:
 def _identities(cf: ClosedForms) -> list[str]:
     checks = prove_identities(cf)
     out = [r"\section{Identities proved on these closed forms}",
-           r"Exact: the residual expands to $0$ in sympy. Numeric: largest residual at "
-           r"5 random rational points at 100 digits.", "",
+           (r"Exact: the residual expands to $0$ in sympy. Numeric: largest residual at "
+            f"{NUMERIC_POINTS} random rational points at {NUMERIC_DPS} digits."), "",
            r"\begin{tabular}{lll}", r"identity & method & residual \\ \hline"]
     for c in checks:
         status = c.method if c.holds else r"\textbf{FAILS} (" + c.method + ")"
