@@ -37,9 +37,10 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from .conventions import canonical_masks, latex_subset, spin_table, subsets
+from .conventions import latex_subset, spin_table, subsets
 from .errors import SpecError
-from .walsh import spin_couplings, walsh_hadamard
+from .effective import covariance
+from .walsh import from_canonical, to_canonical, walsh_hadamard
 
 __all__ = [
     "MAX_DERIVE_N",
@@ -174,11 +175,8 @@ class ClosedForms:
     @property
     def fisher(self) -> sp.Matrix:
         r""":math:`C_{AB} = m_{A\triangle B} - m_A m_B` with :math:`m_\emptyset = 1`."""
-        masks = canonical_masks(self.n)
-        m_of = {int(a): m for a, m in zip(masks, self.moments)}
-        m_of[0] = sp.Integer(1)
-        keys = [int(a) for a in masks]
-        return sp.Matrix(self.D, self.D, lambda a, b: m_of[keys[a] ^ keys[b]] - m_of[keys[a]] * m_of[keys[b]])
+        by_mask = from_canonical(np.array(self.moments, dtype=object), self.n, empty=sp.Integer(1))
+        return sp.Matrix(covariance(by_mask, self.n))
 
     @property
     def curvature(self) -> sp.Matrix:
@@ -198,8 +196,7 @@ class ClosedForms:
         r""":math:`m_A(\theta) = \sum_x\chi_A(x)\,e^{F_x}/\sum_x e^{F_x}` (canonical order)."""
         weights = [sp.exp(v) for v in self.values]
         Z = sp.Add(*weights)
-        hat = walsh_hadamard(np.array(weights, dtype=object))
-        return [hat[int(a)] / Z for a in canonical_masks(self.n)]
+        return [h / Z for h in to_canonical(walsh_hadamard(np.array(weights, dtype=object)), self.n)]
 
     def coupling(self, A) -> sp.Expr:
         """:math:`J_A` of a nonempty subset (a tuple such as ``(1, 2)``)."""
@@ -249,9 +246,9 @@ def derive(model) -> ClosedForms:
     theta = tuple(model.symbols)
     polynomial = is_polynomial_family(model)
     values = configuration_values(model)
-    transformed = walsh_hadamard(np.array(values, dtype=object)) / sp.Integer(2**model.n)
-    empty = _clean(transformed[0], polynomial)
-    J = [_clean(c, polynomial) for c in spin_couplings(np.array(values, dtype=object), model.n)]
+    by_mask = walsh_hadamard(np.array(values, dtype=object)) / sp.Integer(2**model.n)
+    empty = _clean(by_mask[0], polynomial)
+    J = [_clean(c, polynomial) for c in to_canonical(by_mask, model.n)]
     G = sp.Matrix([[_clean(sp.diff(j, t), polynomial) for t in theta] for j in J])
     hessians = []
     for a in range(len(J)):

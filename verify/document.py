@@ -253,9 +253,13 @@ def _product_spurious(cf: ClosedForms) -> list[str]:
     return out
 
 
+def _paramagnetic_point(cf: ClosedForms) -> ClosedForms:
+    """The closed forms at :math:`w = 0`, :math:`b = 0`."""
+    return cf.at({t: 0 for t, label in zip(cf.theta, cf.labels) if label.startswith(("w[", "b["))})
+
+
 def _paramagnetic(cf: ClosedForms, family: str) -> list[str]:
-    weights = {t: 0 for t, label in zip(cf.theta, cf.labels) if label.startswith(("w[", "b["))}
-    point = cf.at(weights)
+    point = _paramagnetic_point(cf)
     out = [r"\paragraph{Specialised (paramagnetic point).} At $w = 0$, $b = 0$ the model is a product measure "
            r"and the effective couplings are"]
     out.append(_equations([(f"J_{{{latex_subset(A)}}}", j) for A, j in zip(cf.subsets, point.couplings)]))
@@ -269,7 +273,7 @@ def _paramagnetic(cf: ClosedForms, family: str) -> list[str]:
                                   rf"J_{{{latex_subset(A)}}}", h))
     out.append(r"The nonzero second derivatives there (the curvature term $\sum_A r_A\nabla^2 J_A$):")
     out.append(_equations(pairs) if pairs else r"\[\nabla^2 J_A = 0.\]")
-    out += _blocks_of_h(cf)
+    out += _blocks_of_h(cf, point)
     if family == "rbm":
         out.append(r"THEORY.md's S2 prediction for spin hidden units: "
                    r"$\operatorname{spec} H = \{-(1-(m^D_i)^2)\}_i \cup \{0\}^M \cup "
@@ -279,19 +283,20 @@ def _paramagnetic(cf: ClosedForms, family: str) -> list[str]:
     return out
 
 
-def paramagnetic_hessian(cf: ClosedForms) -> sp.Matrix:
+def paramagnetic_hessian(cf: ClosedForms, point: ClosedForms | None = None) -> sp.Matrix:
     r""":math:`H` at :math:`w = 0`, :math:`b = 0` with the fields matched, where :math:`p_\theta` is the product
-    measure :math:`m_A = \prod_{i\in A} m^D_i` (entries factored; the target's moments stay symbols)."""
-    point = cf.at({t: 0 for t, label in zip(cf.theta, cf.labels) if label.startswith(("w[", "b["))})
+    measure :math:`m_A = \prod_{i\in A} m^D_i` (entries factored; the target's moments stay symbols).
+    ``point`` is :func:`_paramagnetic_point` of ``cf`` when already computed."""
+    point = _paramagnetic_point(cf) if point is None else point
     product = {}
     for A, m in zip(cf.subsets, cf.moments):
         product[m] = sp.Mul(*[cf.data_moments[cf.subsets.index((i,))] for i in A])
     return point.hessian.xreplace(product).applyfunc(lambda e: sp.factor(sp.expand(e)))
 
 
-def _blocks_of_h(cf: ClosedForms) -> list[str]:
+def _blocks_of_h(cf: ClosedForms, point: ClosedForms) -> list[str]:
     """:func:`paramagnetic_hessian` split into its decoupled blocks (eigenvalues of blocks of size ≤ 2)."""
-    H = paramagnetic_hessian(cf)
+    H = paramagnetic_hessian(cf, point)
     blocks = _components(H)
     out = [r"With the fields matched ($m_A = \prod_{i\in A} m^D_i$ for the model), $H$ decouples into the "
            r"blocks below (parameters not listed have a zero row and column):"]

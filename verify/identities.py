@@ -30,8 +30,8 @@ import numpy as np
 import sympy as sp
 
 from theory.closed_forms import ClosedForms, tanh_form
-from theory.conventions import canonical_masks
-from theory.walsh import walsh_hadamard
+from theory.effective import moments
+from theory.walsh import energy_from_spin_couplings
 
 __all__ = ["IDENTITIES", "IdentityCheck", "prove_identities"]
 
@@ -112,10 +112,8 @@ class _Setting:
 
 def _probabilities(cf: ClosedForms, moments) -> list:
     r""":math:`q_x = 2^{-N}\big(1 + \sum_A m_A\chi_A(x)\big)`, expanded (so that :math:`\sum_x q_x` is 1)."""
-    by_mask = [sp.Integer(1)] + [None] * cf.D
-    for a, m in zip(canonical_masks(cf.n), moments):
-        by_mask[int(a)] = m
-    return [sp.expand(v / 2**cf.n) for v in walsh_hadamard(np.array(by_mask, dtype=object))]
+    values = energy_from_spin_couplings(np.array(moments, dtype=object), cf.n, constant=sp.Integer(1))
+    return [sp.expand(v / 2**cf.n) for v in values]
 
 
 def _exact_zero(expr) -> bool:
@@ -130,7 +128,7 @@ def _residuals(name: str, s: _Setting) -> tuple[str, list]:
     cf = s.cf
     G = cf.jacobian
     if name == "E1 Fourier expansion":
-        recon = walsh_hadamard(np.array([cf.empty] + _by_mask(cf), dtype=object))
+        recon = energy_from_spin_couplings(np.array(list(cf.couplings), dtype=object), cf.n, constant=cf.empty)
         return r"F_\theta(s) = J_\emptyset + \sum_A J_A\chi_A(s)", [v - recon[x] for x, v in enumerate(cf.values)]
     gradient = G.T * s.r
     if name == "E1 gradient phases":
@@ -159,15 +157,6 @@ def _residuals(name: str, s: _Setting) -> tuple[str, list]:
     raise ValueError(f"unknown identity {name!r}")
 
 
-def _by_mask(cf: ClosedForms) -> list:
-    """Couplings indexed by mask 1..2^N-1 (the inverse transform of ``[J_∅, J_1, ...]`` gives ``F_x``)."""
-    masks = canonical_masks(cf.n)
-    out = [None] * (2**cf.n - 1)
-    for a, j in zip(masks, cf.couplings):
-        out[int(a) - 1] = j
-    return out
-
-
 def _numeric(residuals, s: _Setting, seed: int) -> tuple[bool, str]:
     """Largest residual at random rational points and targets, 100 digits, with :math:`m = m(\\theta)` there."""
     cf = s.cf
@@ -175,7 +164,6 @@ def _numeric(residuals, s: _Setting, seed: int) -> tuple[bool, str]:
     f = sp.lambdify(args, [sp.Abs(e) for e in residuals], modules="mpmath", cse=True)
     values = sp.lambdify(list(cf.theta), list(cf.values), modules="mpmath", cse=True)
     rng = random.Random(seed)
-    masks = canonical_masks(cf.n)
     worst = mpmath.mpf(0)
     with mpmath.workdps(NUMERIC_DPS + 10):
         for _ in range(NUMERIC_POINTS):
@@ -184,8 +172,8 @@ def _numeric(residuals, s: _Setting, seed: int) -> tuple[bool, str]:
             F = values(*theta)
             top = max(F)
             boltzmann = np.array([mpmath.exp(v - top) for v in F], dtype=object)
-            m = walsh_hadamard(boltzmann / sum(boltzmann))[masks]
-            mD = walsh_hadamard(weights / sum(weights))[masks]
+            m = moments(boltzmann / sum(boltzmann), cf.n)
+            mD = moments(weights / sum(weights), cf.n)
             worst = max([worst] + list(f(*theta, *m, *mD)))
         holds = worst < mpmath.mpf(10) ** (-(NUMERIC_DPS - 10))
         return holds, mpmath.nstr(worst, 5)

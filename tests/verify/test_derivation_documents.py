@@ -94,11 +94,15 @@ def test_cache_stores_reuses_and_invalidates(tmp_path):
     assert isinstance(pickle.loads(path.read_bytes()), type(first))
 
 
-def test_cache_key_covers_the_theory_source():
+def test_cache_key_covers_the_theory_source(monkeypatch):
     digest = derivation_cache.theory_source_hash()
     assert len(digest) == 64
     derivation_cache.theory_source_hash.cache_clear()
     assert derivation_cache.theory_source_hash() == digest
+    model = model_from_spec(RBM_2_1)
+    key = derivation_cache.cache_key(model)
+    monkeypatch.setattr(derivation_cache, "theory_source_hash", lambda: "0" * 64)  # an edited theory/
+    assert derivation_cache.cache_key(model) != key
 
 
 def require_tex():
