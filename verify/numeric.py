@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_DPS",
     "working_precision",
     "zero_threshold",
+    "threshold_string",
     "decimal_string",
     "ZeroDecision",
     "decide_zero",
@@ -63,28 +64,59 @@ def decimal_string(x, digits: int) -> str:
 
 @dataclass(frozen=True)
 class ZeroDecision:
-    """Outcome of :func:`decide_zero`: ``is_zero`` is ``True``, ``False`` or ``None`` (undecided)."""
+    """Outcome of :func:`decide_zero`: ``is_zero`` is ``True``, ``False`` or ``None`` (undecided).
+
+    ``low_is_zero`` and ``high_is_zero`` are the two precisions' own readings (below their
+    thresholds); sign requirements combine them with the signs (:class:`verify.verdict.Requirement`).
+    """
 
     is_zero: bool | None
     value: object  # magnitude at dps
     value_high: object  # magnitude at 2·dps
     dps: int
+    low_is_zero: bool | None = None
+    high_is_zero: bool | None = None
 
     def evidence(self) -> dict:
         return {
             "value": mpmath.nstr(self.value, 5),
             "value_at_2dps": mpmath.nstr(self.value_high, 5),
-            "threshold": f"1e-{self.dps // 2}",
+            "threshold": threshold_string(self.dps),
             "dps": self.dps,
         }
 
 
+def threshold_string(dps: int) -> str:
+    r"""The zero threshold :math:`10^{-\mathrm{dps}/2}` as printed in evidence (``1e-25``, or ``3.16e-26`` for odd ``dps``)."""
+    if dps % 2 == 0:
+        return f"1e-{dps // 2}"
+    return mpmath.nstr(zero_threshold(dps), 3)
+
+
+#: a value above the threshold at both precisions must not shrink by more than dps/SHRINK_FRACTION
+#: decimal digits when the precision is doubled: a genuine non-zero number computed from the same
+#: exact point agrees at the two precisions, rounding noise falls by about dps digits
+SHRINK_FRACTION = 4
+
+
 def zero_decision(low, high, dps: int) -> ZeroDecision:
-    """Decide zero from a magnitude computed at ``dps`` (``low``) and at ``2·dps`` (``high``) digits."""
+    r"""Decide zero from a magnitude computed at ``dps`` (``low``) and at ``2·dps`` (``high``) digits.
+
+    Zero: :math:`|low| \le 10^{-\mathrm{dps}/2}` and :math:`|high| \le 10^{-\mathrm{dps}}`. Non-zero: above
+    both thresholds *and* not shrinking by more than ``dps/4`` digits between the precisions (a value
+    that falls from 3e-16 to 2e-49 when the digits are doubled is noise the first threshold missed,
+    not a non-zero number). Anything else is undecided.
+    """
     low, high = abs(mpmath.mpf(low)), abs(mpmath.mpf(high))
-    low_zero = low <= zero_threshold(dps)
-    high_zero = high <= zero_threshold(2 * dps)
-    return ZeroDecision(low_zero if low_zero == high_zero else None, low, high, dps)
+    low_zero = bool(low <= zero_threshold(dps))
+    high_zero = bool(high <= zero_threshold(2 * dps))
+    if low_zero and high_zero:
+        decided = True
+    elif not low_zero and not high_zero:
+        decided = False if low <= high * mpmath.mpf(10) ** (mpmath.mpf(dps) / SHRINK_FRACTION) else None
+    else:
+        decided = None
+    return ZeroDecision(decided, low, high, dps, low_zero, high_zero)
 
 
 def decide_zero(magnitude: Callable[[int], object], dps: int) -> ZeroDecision:

@@ -6,7 +6,8 @@ positive (an eigenvalue that must not vanish). The verdict
 
 * ``holds`` when every requirement is decided and satisfied,
 * ``fails`` when some requirement is decided and violated,
-* ``inconclusive`` otherwise (a decision changed between ``dps`` and ``2·dps``).
+* ``inconclusive`` otherwise (a decision changed between ``dps`` and ``2·dps``, or nothing, or less
+  than the proposition promises, was checked).
 
 ``margin`` is the worst number of decimal digits between a requirement's value and its
 threshold (positive: room to spare).
@@ -37,7 +38,8 @@ class Requirement:
     name: str
     decision: ZeroDecision
     expect: str = "zero"
-    signed_value: object = None  # for "positive": the value at dps with its sign
+    signed_value: object = None  # for sign requirements: the value at dps with its sign
+    signed_value_high: object = None  # for sign requirements: the value at 2·dps with its sign
 
     @classmethod
     def zero(cls, name: str, low, high, dps: int) -> "Requirement":
@@ -45,35 +47,48 @@ class Requirement:
 
     @classmethod
     def positive(cls, name: str, low, high, dps: int) -> "Requirement":
-        return cls(name, zero_decision(low, high, dps), "positive", mpmath.mpf(low))
+        return cls(name, zero_decision(low, high, dps), "positive", mpmath.mpf(low), mpmath.mpf(high))
 
     @classmethod
     def nonnegative(cls, name: str, low, high, dps: int) -> "Requirement":
-        return cls(name, zero_decision(low, high, dps), "nonnegative", mpmath.mpf(low))
+        return cls(name, zero_decision(low, high, dps), "nonnegative", mpmath.mpf(low), mpmath.mpf(high))
 
     @classmethod
     def nonpositive(cls, name: str, low, high, dps: int) -> "Requirement":
-        return cls(name, zero_decision(low, high, dps), "nonpositive", mpmath.mpf(low))
+        return cls(name, zero_decision(low, high, dps), "nonpositive", mpmath.mpf(low), mpmath.mpf(high))
 
     @classmethod
     def fact(cls, name: str, holds: bool | None, dps: int, detail=None) -> "Requirement":
         """A yes/no decided elsewhere (``None``: undecided); ``detail`` goes into the evidence."""
         one = mpmath.mpf(0 if holds else 1)
-        decision = ZeroDecision(None if holds is None else bool(holds), one, one, dps)
+        decided = None if holds is None else bool(holds)
+        decision = ZeroDecision(decided, one, one, dps, decided, decided)
         return cls(name, decision, "fact", detail)
 
     @property
     def satisfied(self) -> bool | None:
-        z = self.decision.is_zero
-        if z is None:
-            return None
+        """``True``/``False`` when decided; a sign requirement is decided when both precisions agree on it.
+
+        For ``nonnegative`` (``nonpositive``), each precision satisfies it when its value is zero
+        (below that precision's threshold) or positive (negative); ``positive`` needs a value
+        above the threshold with sign ``+``. Satisfied at both precisions: ``True``; violated at
+        both: ``False``; otherwise undecided (``None``).
+        """
         if self.expect in ("zero", "fact"):
-            return z
+            return self.decision.is_zero
+        d = self.decision
+        if d.low_is_zero is False and d.high_is_zero is False and d.is_zero is None:
+            return None  # non-zero at both but shrinking with the precision: noise, not a sign
+        low = self._sign_ok(self.decision.low_is_zero, self.signed_value)
+        high = self._sign_ok(self.decision.high_is_zero, self.signed_value_high)
+        return low if low == high else None
+
+    def _sign_ok(self, is_zero: bool, value) -> bool:
         if self.expect == "positive":
-            return (not z) and self.signed_value > 0
+            return (not is_zero) and value > 0
         if self.expect == "nonnegative":
-            return z or self.signed_value > 0
-        return z or self.signed_value < 0
+            return is_zero or value > 0
+        return is_zero or value < 0
 
     @property
     def margin(self) -> float:
@@ -93,6 +108,7 @@ class Requirement:
         out = {"expect": self.expect, **self.decision.evidence()}
         if self.signed_value is not None:
             out["value"] = mpmath.nstr(self.signed_value, 5)
+            out["value_at_2dps"] = mpmath.nstr(self.signed_value_high, 5)
         out["satisfied"] = self.satisfied
         return out
 
@@ -134,17 +150,28 @@ class Verdict:
 
 
 def judge(proposition: str, case: str, requirements: list[Requirement], dps: int, reproduce: str,
-          extra: dict | None = None, notes: tuple[str, ...] = (), certificate: dict | None = None) -> Verdict:
-    """Combine requirements into a verdict (see the module docstring), with a certificate if one was made."""
+          extra: dict | None = None, notes: tuple[str, ...] = (), certificate: dict | None = None,
+          expected=None) -> Verdict:
+    """Combine requirements into a verdict (see the module docstring), with a certificate if one was made.
+
+    A verdict that checked nothing is never ``holds``: with no requirement, or with one of the
+    ``expected`` requirement names (what the proposition's hypotheses promise to check) missing,
+    the status is ``inconclusive`` at best and the evidence names what is missing.
+    """
     outcomes = [r.satisfied for r in requirements]
+    missing = sorted(set(expected or ()) - {r.name for r in requirements})
     if any(o is False for o in outcomes):
         status = FAILS
-    elif any(o is None for o in outcomes):
+    elif any(o is None for o in outcomes) or missing or not requirements:
         status = INCONCLUSIVE
     else:
         status = HOLDS
     margins = [r.margin for r in requirements if math.isfinite(r.margin)]
     evidence = {r.name: r.evidence() for r in requirements}
+    if not requirements:
+        evidence["no_requirement_checked"] = "nothing was checked: the verdict cannot hold"
+    if missing:
+        evidence["missing_requirements"] = missing
     if extra:
         evidence.update(extra)
     verdict = Verdict(proposition, case, status, evidence, dps, reproduce, min(margins) if margins else None, notes)

@@ -31,3 +31,24 @@ def test_h2_is_observed_and_h3_judged_on_two_flows():
         v = get("H3").check(case, 30)
         assert isinstance(v, Skip) or v.status == HOLDS
     assert get("H2").empirical and not get("H3").empirical
+
+
+@pytest.mark.parametrize("emptied", ["all", "top-order"])
+def test_h1_does_not_hold_when_the_prediction_table_checks_less(monkeypatch, emptied):
+    # audit (issue 16, item 12): with the predicted slopes emptied, or the top order left out, H1
+    # used to hold while checking nothing about those orders
+    import verify.scaling as scaling
+
+    original = scaling.predicted_slopes
+
+    def thinned(n, family):
+        table = original(n, family)
+        if emptied == "all":
+            return {q: {} for q in table}
+        return {q: {k: v for k, v in t.items() if (max(k) if isinstance(k, tuple) else k) < n} for q, t in table.items()}
+
+    monkeypatch.setattr(scaling, "predicted_slopes", thinned)
+    case = get("H1").cases(ns=(3,), families=["rbm"], quick=True)[0]
+    v = get("H1").check(case, 30)
+    assert v.status == "inconclusive"
+    assert "slope_J_3" in v.evidence["missing_requirements"]

@@ -53,3 +53,43 @@ def test_decimal_string_has_requested_digits():
     with mpmath.workdps(40):
         s = decimal_string(mpmath.mpf(2) / 3, 25)
     assert s.startswith("0.666666") and len(s.replace("0.", "", 1)) == 25
+
+
+def test_sign_requirement_decided_when_both_precisions_satisfy_it():
+    # audit case (issue 16, item 3): dl/dt is -1.3e-35 at dps 50 (zero there) and +8.4e-41 at dps 100
+    # (positive there): both readings satisfy "non-negative", so the requirement holds
+    r = Requirement.nonnegative("dl_dt", mpmath.mpf("-1.3e-35"), mpmath.mpf("8.4e-41"), 50)
+    assert r.satisfied is True
+    assert judge("F1", "c", [r], 50, "r").status == HOLDS
+    # violated at both precisions: fails; satisfied at one only: undecided
+    assert Requirement.nonnegative("x", mpmath.mpf("-0.1"), mpmath.mpf("-0.1"), 50).satisfied is False
+    assert Requirement.nonnegative("x", mpmath.mpf("-1e-20"), mpmath.mpf("1e-60"), 50).satisfied is None
+    assert Requirement.nonpositive("x", mpmath.mpf("1e-30"), mpmath.mpf("-1e-20"), 50).satisfied is True
+    assert Requirement.positive("x", mpmath.mpf("1e-30"), mpmath.mpf("1e-30"), 50).satisfied is None
+
+
+def test_a_value_that_shrinks_with_the_precision_is_not_decided_nonzero():
+    # audit case (issue 16, item 7): 3.5e-16 at dps 50, 2.2e-49 at dps 100 is rounding noise the
+    # first threshold missed; it must not become "fails"
+    d = decide_zero(lambda dps: mpmath.mpf("3.5e-16") if dps == 50 else mpmath.mpf("2.2e-49"), 50)
+    assert d.is_zero is None
+    r = Requirement.zero("dl_dt_equals_grad_norm_sq", mpmath.mpf("3.5e-16"), mpmath.mpf("2.2e-49"), 50)
+    assert judge("F1", "c", [r], 50, "r").status == INCONCLUSIVE
+    neg = Requirement.nonnegative("dl_dt", mpmath.mpf("-3.5e-16"), mpmath.mpf("-2.2e-49"), 50)
+    assert neg.satisfied is None
+    # a genuinely non-zero number agrees at the two precisions: decided
+    assert decide_zero(lambda dps: mpmath.mpf("3.5e-16"), 50).is_zero is False
+
+
+def test_a_verdict_that_checks_nothing_does_not_hold():
+    assert judge("X", "c", [], 50, "r").status == INCONCLUSIVE
+    zero = Requirement.zero("a", mpmath.mpf("1e-40"), mpmath.mpf("1e-90"), 50)
+    v = judge("X", "c", [zero], 50, "r", expected=["a", "b"])
+    assert v.status == INCONCLUSIVE and v.evidence["missing_requirements"] == ["b"]
+    assert judge("X", "c", [zero], 50, "r", expected=["a"]).status == HOLDS
+
+
+def test_threshold_is_printed_as_used_for_odd_dps():
+    r = Requirement.zero("a", mpmath.mpf("1e-40"), mpmath.mpf("1e-90"), 51)
+    assert r.evidence()["threshold"] == "3.16e-26"
+    assert Requirement.zero("a", 0, 0, 50).evidence()["threshold"] == "1e-25"

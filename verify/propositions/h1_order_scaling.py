@@ -51,12 +51,27 @@ def h1_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case]:
     return out
 
 
+def _slope_name(q: str, key) -> str:
+    return f"slope_{q}_{key if not isinstance(key, tuple) else f'{key[0]}{key[1]}'}"
+
+
+def expected_slopes(n: int, uniform: bool) -> list[str]:
+    r"""Every slope H1 promises to check on ``n`` spins, listed from the statement (not from the fit):
+    :math:`\|J_k\|` for :math:`k \ge 2` (every :math:`k` under the uniform ``product`` rescaling), the rows
+    :math:`G_k` and the kernel blocks :math:`K_{kl}`, :math:`k \le l` (only :math:`K_{kk}` for ``product``, whose
+    off-diagonal blocks are identically zero)."""
+    J = range(1, n + 1) if uniform else range(2, n + 1)
+    K = [(k, k) for k in range(1, n + 1)] if uniform else [(k, l) for k in range(1, n + 1) for l in range(k, n + 1)]
+    return ([_slope_name("J", k) for k in J] + [_slope_name("G", k) for k in range(1, n + 1)]
+            + [_slope_name("K", kl) for kl in K])
+
+
 def _slope_requirements(fit, dps: int) -> list[Requirement]:
     reqs = []
     for q, table in fit.predicted.items():
         for key, predicted in table.items():
             got = fit.slopes[q].get(key)
-            name = f"slope_{q}_{key if not isinstance(key, tuple) else f'{key[0]}{key[1]}'}"
+            name = _slope_name(q, key)
             if got is None:
                 # a block that is identically zero (product: different orders never share a row)
                 continue
@@ -95,7 +110,8 @@ def check_h1(case: Case, dps: int) -> Verdict:
     fit = scaling_fit(case.model, case.params, scale_all=(mode == "uniform"))
     reqs = _slope_requirements(fit, fit.dps)
     extra = {"fit": fit.to_json()}
-    verdict = judge("H1", case.name, reqs, fit.dps, reproduce_line("H1", case, dps), extra=extra)
+    verdict = judge("H1", case.name, reqs, fit.dps, reproduce_line("H1", case, dps), extra=extra,
+                    expected=expected_slopes(case.model.n, mode == "uniform"))
     worst = fit.worst_deviation()
     return Verdict(verdict.proposition, verdict.case, verdict.status, verdict.evidence, verdict.dps, verdict.reproduce,
                    float(mpmath.log10(TOLERANCE / worst)) if worst > 0 else 16.0, verdict.notes)
