@@ -10,7 +10,11 @@ fields ``null`` and the verdict ``inconclusive``.
 * ``kind``: ``not-a-fixed-point`` (:math:`\nabla\ell \neq 0`), ``data-consistent`` (:math:`r = 0`) or
   ``spurious`` (:math:`\nabla\ell = 0,\ r \neq 0`);
 * eigenvalues of :math:`H`: ``stable`` (< 0), ``neutral`` (= 0), ``unstable`` (> 0);
-* ``neutral_directions_leave_J_invariant``: whether :math:`Gv = 0` for every neutral :math:`v`.
+* ``neutral_directions_leave_J_invariant``: whether every neutral direction is tangent to the fibre
+  :math:`\{J = J(\theta^*)\}` (THEORY.md S1): :math:`Gv = 0` at first order, then the fibre is followed
+  (:func:`verify.neutral.fibre_motion`) and ``order_at_which_J_moves`` reports the order at which
+  :math:`J` moves when it does, with the rank of :math:`G` at nearby points (a rank drop makes S1's
+  invariance clause not applicable).
 
 The propositions that apply to the point (F1 everywhere; F2 and F3 at fixed points; S1 at
 data-consistent points) are judged from the same measurements (:mod:`verify.point_checks`).
@@ -104,6 +108,9 @@ class Classification:
     unstable: int | None
     neutral_invariant: bool | None
     non_invariant_neutral: int | None
+    invariance_order: int | None  # lowest order at which J moves along a neutral direction
+    fibre_motion: object  # verify.neutral.FibreMotion, or None when first order decided
+    rank_G_nearby: int | None  # largest rank of G at nearby points (computed when J moves)
     lowest_inconsistent_order: int | None
     inconsistent_orders: list | None
     dps: int
@@ -111,6 +118,13 @@ class Classification:
     high: Measurement = field(repr=False)
     verdicts: list[Verdict] = field(default_factory=list)
     theta: tuple[Fraction, ...] = ()
+
+    @property
+    def rank_drops(self) -> bool | None:
+        r"""Whether :math:`\operatorname{rank} G` is larger at nearby points (not locally constant here)."""
+        if self.rank_G_nearby is None or self.rank_G is None:
+            return None
+        return self.rank_G_nearby > self.rank_G
 
     @property
     def verdict(self) -> str:
@@ -136,6 +150,10 @@ class Classification:
             "unstable": self.unstable,
             "neutral_directions_leave_J_invariant": self.neutral_invariant,
             "neutral_directions_moving_J_at_first_order": self.non_invariant_neutral,
+            "order_at_which_J_moves": self.invariance_order,
+            "fibre_motion": None if self.fibre_motion is None else self.fibre_motion.describe(),
+            "rank_G_nearby": self.rank_G_nearby,
+            "rank_drops_here": self.rank_drops,
             "lowest_inconsistent_order": self.lowest_inconsistent_order,
             "inconsistent_orders": self.inconsistent_orders,
             "residual_norm": mpmath.nstr(norm(self.low.residual), 5),
@@ -161,51 +179,64 @@ def _spectrum_decisions(low: Measurement, high: Measurement, dps: int):
     return zero, stable, sum(zero), unstable
 
 
-def _second_order_motion(meas: Measurement, idx: list, rank: int):
-    r"""Largest :math:`|P_\perp(v_a^\top\nabla^2J\,v_b)|` over a basis of the neutral space.
+def _test_directions(low: Measurement, high: Measurement, idx: list) -> tuple[list, list]:
+    """The neutral directions whose tangency is tested, as exact vectors read at each precision.
 
-    Along a curve :math:`\theta(t) = \theta^* + tv + \tfrac{t^2}{2}a` with :math:`Gv = 0`,
-    :math:`J(\theta(t)) = J^* + \tfrac{t^2}{2}(Ga + v^\top\nabla^2J\,v) + O(t^3)`: the couplings can stay put
-    to second order only if :math:`v^\top\nabla^2J\,v` lies in the range of :math:`G`
-    (:math:`P_\perp` projects onto its orthogonal complement, spanned by the left singular
-    vectors of the zero singular values).
+    An orthonormal basis of the neutral space (from ``low``), their normalised sum and, for two or
+    more, one seeded random combination (a singular fibre can contain the basis directions but not
+    their combinations). At ``2·dps`` each vector is projected onto the neutral space computed there,
+    so both precisions test the same direction to their own accuracy.
     """
-    with mpmath.workdps(meas.dps):
-        V = meas.eigenvectors[:, idx]
-        T = np.matmul(np.matmul(V.T, meas.coupling_hessians), V)  # (D, k, k)
-        # orthonormal basis of range(G): u_k = G v_k / sigma_k over the nonzero singular values
-        basis = (meas.G @ meas.G_null[:, :rank]) / np.array(meas.G_right_values[:rank], dtype=object)[None, :]
-        flat = T.reshape(T.shape[0], -1)
-        residual = flat - basis @ (basis.T @ flat)
-        return max_abs(residual)
+    from .search import to_exact
+
+    with mpmath.workdps(low.dps):
+        V = low.eigenvectors[:, idx]
+        columns = [V[:, j] for j in range(V.shape[1])]
+        if len(columns) >= 2:
+            columns.append(np.sum(V, axis=1))
+            rng = np.random.default_rng(len(columns))
+            weights = np.array([mpmath.mpf(float(w)) for w in rng.standard_normal(len(idx))], dtype=object)
+            columns.append(V @ weights)
+        exact_low = [to_exact(c / norm(c)) for c in columns]
+    with mpmath.workdps(high.dps):
+        Vh = high.eigenvectors[:, idx]
+        exact_high = []
+        for c in exact_low:
+            v = np.array([mpmath.mpf(q.numerator) / q.denominator for q in c], dtype=object)
+            w = Vh @ (Vh.T @ v)
+            exact_high.append(to_exact(w / norm(w)))
+    return exact_low, exact_high
 
 
-def _neutral_invariance(low: Measurement, high: Measurement, zero: list, dps: int, rank):
-    """Do the neutral directions of :math:`H` leave :math:`J` invariant? Returns (invariant, number moving J at first order).
+def _neutral_invariance(model, theta_exact, low: Measurement, high: Measurement, zero: list, dps: int, rank):
+    """Do the neutral directions of :math:`H` leave :math:`J` invariant (tangent to its fibre)?
 
-    First order: the number of neutral directions that move :math:`J` is the rank of :math:`GV`
-    (``V`` an orthonormal basis of the neutral space), decided from its singular values, so it
-    does not depend on the basis. When :math:`GV = 0`, second order decides
-    (:func:`_second_order_motion`): a degenerate spurious point (e.g. ``w = 0`` with no pairwise
-    residual) has :math:`GV = 0` but directions along which :math:`J` moves quadratically.
+    Returns ``(invariant, number moving J at first order, FibreMotion or None)``. First order: the
+    number of neutral directions that move :math:`J` is the rank of :math:`GV` (``V`` an orthonormal
+    basis of the neutral space), decided from its singular values, so it does not depend on the
+    basis. When :math:`GV = 0`, :func:`verify.neutral.fibre_motion` follows the fibre along each tested
+    direction and finds the order at which :math:`J` must move (second, third, ...), or that it stays.
     """
+    from .neutral import fibre_motion
+
     idx = [k for k, z in enumerate(zero) if z]
     if not idx:
-        return None, 0
+        return None, 0, None
     with mpmath.workdps(low.dps):
         gv = singular_values(low.G @ low.eigenvectors[:, idx])
     with mpmath.workdps(high.dps):
         gv_high = singular_values(high.G @ high.eigenvectors[:, idx])
     moving = [_decide(a, b, dps) for a, b in zip(gv, gv_high)]
     if any(m is None for m in moving):
-        return None, None
+        return None, None, None
     not_invariant = sum(1 for m in moving if not m)
     if not_invariant:
-        return False, not_invariant
+        return False, not_invariant, None
     if rank is None:
-        return None, 0
-    second = _decide(_second_order_motion(low, idx, rank), _second_order_motion(high, idx, rank), dps)
-    return second, 0
+        return None, 0, None
+    directions_low, directions_high = _test_directions(low, high, idx)
+    motion = fibre_motion(model, theta_exact, directions_low, directions_high, rank, dps)
+    return motion.invariant, 0, motion
 
 
 def classify(model, target, theta_exact, dps: int, with_f1: bool = True) -> Classification:
@@ -228,7 +259,15 @@ def classify(model, target, theta_exact, dps: int, with_f1: bool = True) -> Clas
     sv_zero = [_decide(a, b, dps) for a, b in zip(low.g_singular, high.g_singular)]
     rank = None if any(z is None for z in sv_zero) else sum(1 for z in sv_zero if not z)
     zero, stable, neutral, unstable = _spectrum_decisions(low, high, dps)
-    invariant, non_invariant = (None, None) if neutral is None else _neutral_invariance(low, high, zero, dps, rank)
+    invariant, non_invariant, motion = ((None, None, None) if neutral is None
+                                        else _neutral_invariance(model, theta_exact, low, high, zero, dps, rank))
+    order = 1 if non_invariant else (motion.order if motion is not None else None)
+    nearby = None
+    if invariant is False and rank is not None:
+        from .neutral import rank_nearby
+
+        directions = _test_directions(low, high, [k for k, z in enumerate(zero) if z])[0]
+        nearby = rank_nearby(model, theta_exact, directions, dps)
     per_order, lowest = _inconsistent_orders(model.n, low, high, dps)
     c = Classification(
         fixed_point=fixed,
@@ -244,6 +283,9 @@ def classify(model, target, theta_exact, dps: int, with_f1: bool = True) -> Clas
         unstable=unstable,
         neutral_invariant=invariant,
         non_invariant_neutral=non_invariant,
+        invariance_order=order,
+        fibre_motion=motion,
+        rank_G_nearby=nearby,
         lowest_inconsistent_order=lowest,
         inconsistent_orders=per_order,
         dps=dps,

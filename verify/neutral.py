@@ -12,6 +12,7 @@ projection must stay at working precision while :math:`\theta` moves by :math:`O
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -22,7 +23,8 @@ from theory.effective import jacobian, model_couplings
 from .linalg import as_matrix, norm, pseudo_inverse_solve, right_singular
 from .numeric import working_precision, zero_threshold
 
-__all__ = ["FibrePath", "follow_fibre", "confirm_on_fibre"]
+__all__ = ["FibrePath", "follow_fibre", "confirm_on_fibre", "FibreMotion", "fibre_motion", "rank_nearby",
+           "approach_fibre"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +125,173 @@ def follow_fibre(model, target, theta_exact, dps: int, step: float = 0.05, dista
         from .search import to_exact
 
         return FibrePath(dps, nsteps, travelled, norm(theta - start), worst, bool(travelled >= distance), end=to_exact(theta))
+
+
+# ---------------------------------------------------------------------------------------------
+# Invariance of J along neutral directions: tangency to the fibre, decided beyond second order
+# ---------------------------------------------------------------------------------------------
+
+#: curve parameters t at which the fibre is approached along v; order k shows as |ΔJ| ~ t^k
+TANGENCY_STEPS = (Fraction(1, 10), Fraction(1, 100), Fraction(1, 1000))
+#: a tangent direction is corrected by δ(t) = O(t²): at the smallest t, |δ|/t must stay below this
+TANGENCY_CORRECTION = Fraction(1, 10)
+
+
+@dataclass(frozen=True)
+class SliceApproach:
+    r"""At one precision: for each t, :math:`\min_{\delta \in \mathrm{row}\,G(\theta^*)}\|J(\theta^*+tv+\delta) - J^*\|` and :math:`\|\delta\|`."""
+
+    residuals: tuple
+    corrections: tuple
+
+
+def _slice_residual(model, theta_star, J_star, v, row_projector, t, dps: int, max_iter: int = 40):
+    r"""Gauss–Newton on :math:`J(\theta^* + tv + \delta) = J^*` with :math:`\delta` in the row space of :math:`G(\theta^*)`.
+
+    This is the Lyapunov–Schmidt reduction along the kernel direction :math:`v`: near :math:`\theta^*` the
+    equations along the range of :math:`G(\theta^*)` are solved by :math:`\delta = O(t^2)` (implicit
+    function theorem), and what is left, :math:`g(tv)`, is the motion of :math:`J` that no correction
+    can undo. If :math:`v` is tangent to the fibre, :math:`g(tv) = 0` (the residual reaches working
+    precision); if :math:`g(tv) \sim t^k`, :math:`J` moves at order :math:`k` along :math:`v`. Returns the final
+    :math:`\|J - J^*\|` and :math:`\|\delta\|`.
+    """
+    theta = theta_star + v * t
+    start = theta.copy()
+    goal = mpmath.mpf(10) ** (-(dps - 8))
+    cutoff = mpmath.mpf(10) ** (-(dps // 4))
+    res = model_couplings(model, theta, MP) - J_star
+    best = norm(res)
+    for _ in range(max_iter):
+        if best <= goal:
+            break
+        step = -(row_projector @ pseudo_inverse_solve(jacobian(model, theta, MP) @ row_projector, res, cutoff))
+        trial = theta + step
+        trial_res = model_couplings(model, trial, MP) - J_star
+        if norm(trial_res) >= best * (1 - mpmath.mpf(10) ** -6):
+            break  # the least-squares floor: what is left cannot be undone within the slice
+        theta, res, best = trial, trial_res, norm(trial_res)
+    return best, norm(theta - start)
+
+
+def approach_fibre(model, theta_exact, directions_exact, rank: int, dps: int) -> list[SliceApproach]:
+    """:func:`_slice_residual` for each direction (exact vectors) at each t of :data:`TANGENCY_STEPS`;
+    ``rank`` is the decided rank of :math:`G(\theta^*)`, whose leading right singular vectors span its row space."""
+    out = []
+    with working_precision(dps):
+        theta_star = MP.array(theta_exact)
+        J_star = model_couplings(model, theta_star, MP)
+        _, vectors = right_singular(jacobian(model, theta_star, MP))
+        rows = vectors[:, :rank]
+        row_projector = rows @ rows.T
+        for v_exact in directions_exact:
+            v = MP.array(v_exact)
+            v = v / norm(v)
+            pairs = [_slice_residual(model, theta_star, J_star, v, row_projector, MP.scalar(t), dps) for t in TANGENCY_STEPS]
+            out.append(SliceApproach(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)))
+    return out
+
+
+@dataclass(frozen=True)
+class FibreMotion:
+    """Whether :math:`J` stays on its fibre along the tested neutral directions, and the order at which it moves.
+
+    ``invariant``: every tested direction is tangent to the fibre (``True``), some direction moves
+    :math:`J` (``False``) or undecided (``None``). ``order``: the lowest order :math:`k` at which
+    :math:`J` moves (:math:`|\\Delta J| \\sim t^k`), ``None`` when invariant or not resolved.
+    """
+
+    invariant: bool | None
+    order: int | None
+    tested: int
+    moving: int | None
+    per_direction: tuple = ()  # ("tangent" | "moves at order k" | "moves" | "undecided", ...)
+
+    def describe(self) -> str:
+        if self.invariant:
+            return f"all {self.tested} tested neutral directions are tangent to the fibre (J stays within working precision)"
+        if self.invariant is None:
+            return f"tangency undecided along the {self.tested} tested neutral directions: {', '.join(self.per_direction)}"
+        order = f"at order {self.order}" if self.order else "(order beyond the resolved range)"
+        return f"J moves {order} along {self.moving} of {self.tested} tested neutral directions"
+
+
+def _direction_verdict(low: SliceApproach, high: SliceApproach, dps: int) -> tuple[str, int | None]:
+    from .numeric import zero_decision
+
+    zeros = [zero_decision(a, b, dps).is_zero for a, b in zip(low.residuals, high.residuals)]
+    if any(z is None for z in zeros):
+        return "undecided", None
+    if all(zeros):
+        bound = TANGENCY_STEPS[-1] * TANGENCY_CORRECTION
+        small = all(s.corrections[-1] <= mpmath.mpf(bound.numerator) / bound.denominator for s in (low, high))
+        return ("tangent", None) if small else ("undecided", None)
+    nonzero = [k for k, z in enumerate(zeros) if not z]
+    if nonzero != list(range(len(nonzero))):
+        return "undecided", None  # zero at a larger t but not at a smaller one
+    if len(nonzero) < 2:
+        return "moves", None
+    a, b = nonzero[-2], nonzero[-1]
+    ta, tb = (mpmath.mpf(TANGENCY_STEPS[k].numerator) / TANGENCY_STEPS[k].denominator for k in (a, b))
+    slopes = [float(mpmath.log(s.residuals[b] / s.residuals[a]) / mpmath.log(tb / ta)) for s in (low, high)]
+    k = round(slopes[0])
+    if k < 1 or any(abs(s - k) > 0.25 for s in slopes):
+        return "moves", None
+    return f"moves at order {k}", k
+
+
+def fibre_motion(model, theta_exact, directions_low, directions_high, rank: int, dps: int) -> FibreMotion:
+    r"""Decide, at ``dps`` and ``2·dps``, whether :math:`J` stays on its fibre along each direction.
+
+    A direction :math:`v` is *tangent* (invariant) when, for every :math:`t` in :data:`TANGENCY_STEPS`,
+    some :math:`\delta` in the row space of :math:`G(\theta^*)` (:func:`_slice_residual`) with :math:`\|\delta\| \le t/10` at the smallest :math:`t` brings
+    :math:`J(\theta^*+tv+\delta)` back to :math:`J(\theta^*)` within the zero threshold at both precisions;
+    it *moves J at order k* when the least-squares floor is non-zero at both precisions and scales like
+    :math:`t^k` (slope within 0.25 of the integer ``k`` at both precisions). ``directions_low`` and
+    ``directions_high`` are the same directions as exact vectors read at each precision.
+    """
+    lows = approach_fibre(model, theta_exact, directions_low, rank, dps)
+    highs = approach_fibre(model, theta_exact, directions_high, rank, 2 * dps)
+    verdicts = [_direction_verdict(a, b, dps) for a, b in zip(lows, highs)]
+    labels = tuple(v[0] for v in verdicts)
+    moving = [v for v in verdicts if v[0].startswith("moves")]
+    if moving:
+        orders_found = [k for _, k in moving if k is not None]
+        return FibreMotion(False, min(orders_found) if len(orders_found) == len(moving) else None,
+                           len(verdicts), len(moving), labels)
+    if all(label == "tangent" for label in labels):
+        return FibreMotion(True, None, len(verdicts), 0, labels)
+    return FibreMotion(None, None, len(verdicts), None, labels)
+
+
+def rank_nearby(model, theta_exact, directions_exact, dps: int, t=Fraction(1, 1000)):
+    r"""Largest rank of :math:`G` at the points :math:`\theta^* + tu` near :math:`\theta^*`, decided at ``dps`` and ``2·dps``.
+
+    ``u`` runs over ``directions_exact`` (the neutral directions tested for tangency) and one seeded
+    random direction (a generic nearby point). The rank is lower semicontinuous, so a value above
+    :math:`\operatorname{rank} G(\theta^*)` proves that the rank is not locally constant at :math:`\theta^*`:
+    the constant-rank theorem, and with it S1's invariance clause, does not apply there (an ``rbm``
+    with ``w = 0`` on a uniform target: rank 3 at the point, 5 at nearby points of its fibre).
+    ``None`` when a rank is undecided.
+    """
+    from .linalg import singular_values
+    from .numeric import zero_decision
+
+    rng = np.random.default_rng(model.P)
+    generic = tuple(Fraction(int(k), 1000) for k in rng.integers(-1000, 1001, size=model.P))
+    directions = list(directions_exact) + ([generic] if any(generic) else [])
+    per_precision = []
+    for d in (dps, 2 * dps):
+        with working_precision(d):
+            theta_star = MP.array(theta_exact)
+            values = []
+            for u_exact in directions:
+                u = MP.array(u_exact)
+                values.append(singular_values(jacobian(model, theta_star + u * (MP.scalar(t) / norm(u)), MP)))
+            per_precision.append(values)
+    ranks = []
+    for low, high in zip(*per_precision):
+        zeros = [zero_decision(a, b, dps).is_zero for a, b in zip(low, high)]
+        if any(z is None for z in zeros):
+            return None
+        ranks.append(sum(1 for z in zeros if not z))
+    return max(ranks) if ranks else None

@@ -9,8 +9,8 @@ r"""Requirements of F1, F2, F3 and S1 at one point, shared by ``classify`` and t
   have :math:`\operatorname{rank}G < D` (the :math:`D`-th singular value of :math:`G` is zero).
 * **F3** (fixed points, families with directly parameterised couplings): :math:`r_A = 0` for those ``A``.
 * **S1** (data-consistent points): no eigenvalue of :math:`H` is positive; :math:`\dim\ker H = \dim\ker G`;
-  the principal angles between :math:`\ker H` and :math:`\ker G` vanish; :math:`Gv = 0` for every
-  neutral :math:`v`.
+  the principal angles between :math:`\ker H` and :math:`\ker G` vanish; every neutral :math:`v` is
+  tangent to the fibre (not applicable where the rank of :math:`G` drops: an observation then).
 """
 
 from __future__ import annotations
@@ -123,9 +123,51 @@ def s1_requirements(c) -> list[Requirement]:
     if dims_equal and c.neutral > 0:
         angles = kernel_angles(c)
         reqs.append(Requirement.zero("principal_angle_sine_ker_H_ker_G", angles[0], angles[1], dps))
-        reqs.append(Requirement.fact("neutral_directions_leave_J_invariant", c.neutral_invariant, dps,
-                                     f"{c.non_invariant_neutral} neutral directions move J"))
+        if invariance_clause_applies(c) is not False:
+            invariant = c.neutral_invariant
+            if invariant is False and c.rank_drops is None:
+                invariant = None  # J moves, but whether the clause applies (locally constant rank) is undecided
+            reqs.append(Requirement.fact("neutral_directions_leave_J_invariant", invariant, dps, invariance_detail(c)))
     return reqs
+
+
+def invariance_clause_applies(c) -> bool | None:
+    """S1's invariance clause needs :math:`G` of locally constant rank: ``False`` where the rank drops at the point."""
+    return None if c.rank_drops is None else not c.rank_drops
+
+
+def invariance_detail(c) -> str:
+    """The evidence of the invariance decision, in words that agree with it."""
+    if c.non_invariant_neutral:
+        return f"{c.non_invariant_neutral} neutral directions move J at first order (Gv ≠ 0)"
+    if c.fibre_motion is not None:
+        text = c.fibre_motion.describe()
+        if c.neutral_invariant is False and c.rank_drops is None:
+            text += "; whether rank G is locally constant here is undecided"
+        return text
+    return "undecided"
+
+
+def s1_observations(c) -> dict:
+    """What S1 reports without judging: where the rank of :math:`G` drops, the invariance clause does not
+    apply (THEORY.md S1) and the order at which :math:`J` moves is an observation."""
+    if invariance_clause_applies(c) is not False:
+        return {}
+    return {"invariance_clause": "not applicable: rank G is not locally constant here "
+                                 f"(rank {c.rank_G} at the point, {c.rank_G_nearby} at nearby points)",
+            "observation": invariance_detail(c),
+            "order_at_which_J_moves": c.invariance_order}
+
+
+def s1_expected(c) -> list[str]:
+    """The requirements S1 promises at ``c``: the spectrum, the kernels, and where neutral directions exist,
+    their angles and (unless the rank drops) their invariance."""
+    names = ["max_eigenvalue_H", "dim_ker_H_equals_dim_ker_G"]
+    if c.neutral and c.rank_G is not None and c.neutral == c.P - c.rank_G:
+        names.append("principal_angle_sine_ker_H_ker_G")
+        if invariance_clause_applies(c) is not False:
+            names.append("neutral_directions_leave_J_invariant")
+    return names
 
 
 def certificate_requirements(model, target, c, dps: int, reqs: list) -> dict:
@@ -153,5 +195,6 @@ def point_verdicts(model, target, c, with_f1: bool = True) -> list[Verdict]:
         if f3:
             out.append(judge("F3", "point", f3, dps, repro))
     if c.kind == "data-consistent":
-        out.append(judge("S1", "point", s1_requirements(c), dps, repro))
+        out.append(judge("S1", "point", s1_requirements(c), dps, repro, extra=s1_observations(c) or None,
+                         expected=s1_expected(c)))
     return out

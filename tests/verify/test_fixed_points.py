@@ -153,7 +153,7 @@ def test_degenerate_spurious_directions_are_not_invariant():
     assert c.kind == "spurious" and c.inconsistent_orders == [3]
     assert c.unstable == 0 and c.neutral == 3 * 2 + 2
     assert c.non_invariant_neutral == 0  # invisible at first order
-    assert c.neutral_invariant is False  # seen at second order
+    assert c.neutral_invariant is False and c.invariance_order == 2  # seen at second order
 
 
 def test_product_data_consistent_points_merge_along_rescalings(tmp_path):

@@ -14,7 +14,8 @@ from ..cases import Case, fixed_point_cases
 from ..endpoints import flow_endpoint
 from ..neutral import confirm_on_fibre, follow_fibre
 from ..numeric import zero_threshold
-from ..point_checks import certificate_requirements, s1_requirements
+from ..point_checks import (certificate_requirements, invariance_clause_applies, s1_expected, s1_observations,
+                            s1_requirements)
 from ..registry import Proposition, Skip, register, reproduce_line
 from ..verdict import Requirement, Verdict, judge
 
@@ -51,13 +52,16 @@ def check_s1(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
     if c.kind != "data-consistent":
         return Skip("S1", case.name, f"the flow's fixed point is {c.kind or 'undecided'}, not data-consistent")
     reqs = s1_requirements(c)
-    extra = {"stable": c.stable, "neutral": c.neutral, "rank_G": c.rank_G, "P": c.P}
-    if c.neutral:
+    expected = s1_expected(c)
+    extra = {"stable": c.stable, "neutral": c.neutral, "rank_G": c.rank_G, "P": c.P, **s1_observations(c)}
+    if c.neutral and invariance_clause_applies(c) is not False:
         fibre, evidence = fibre_requirements(case.model, case.target, c.theta, dps)
         reqs += fibre
+        expected.append("fibre_walk_completed")
         extra.update(evidence)
     cert = certificate_requirements(case.model, case.target, c, dps, reqs) if certify else None
-    return judge("S1", case.name, reqs, dps, reproduce_line("S1", case, dps), extra=extra, certificate=cert)
+    return judge("S1", case.name, reqs, dps, reproduce_line("S1", case, dps), extra=extra, certificate=cert,
+                 expected=expected)
 
 
 register(
