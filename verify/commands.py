@@ -89,8 +89,9 @@ def classify_document(path: str, dps: int, polish_point: bool = False, fibre: bo
 
 def fixed_points_document(path: str, seeds: int, dps: int, scale: float = 0.5, t_max: float = 1e5,
                           progress: bool = False) -> list[dict]:
-    """Search from the case's point and ``seeds`` seeded starts (flow + Newton; Gauss–Newton on J = J^D
-    when P >= D), classify each fixed point found, merge those with the same couplings and classification."""
+    """Classify the case's point itself, then search from it and ``seeds`` seeded starts (flow + Newton;
+    Gauss–Newton on J = J^D when P >= D), classify each fixed point found, merge those with the same
+    couplings and classification."""
     from .cases import random_params
     from .fixed_points import classify
     from .search import diverging, flow_record, polish, solve_couplings
@@ -103,6 +104,12 @@ def fixed_points_document(path: str, seeds: int, dps: int, scale: float = 0.5, t
         (f"seed {s}", random_params(model, seed=s, scale=scale)) for s in range(seeds)
     ]
     found, notes = [], []
+    if case.params is not None:
+        # the given point first: Newton cannot converge at a degenerate fixed point (paramagnetic,
+        # rank-dropping), so a fixed point the search starts on would otherwise be missed
+        given = classify(model, target, case.params, dps)
+        if given.fixed_point:
+            found.append(("params", "given point", case.params, given))
     bar = _bar(len(starts), progress)
     for label, start in starts:
         theta, t, gn, record = flow_record(model, target, start, t_max=t_max)
@@ -111,19 +118,19 @@ def fixed_points_document(path: str, seeds: int, dps: int, scale: float = 0.5, t
         else:
             outcome = polish(model, target, theta, dps)
             if outcome.converged:
-                found.append((label, "flow+newton", outcome.theta))
+                found.append((label, "flow+newton", outcome.theta, None))
             else:
                 notes.append({"start": label, "note": f"Newton did not converge from the flow endpoint (‖∇ℓ‖ = {outcome.residual:.1e})"})
         if model.P >= 2**model.n - 1:
             direct = solve_couplings(model, target, start, dps)
             if direct.converged:
-                found.append((label, "gauss-newton", direct.theta))
+                found.append((label, "gauss-newton", direct.theta, None))
         bar.update(1)
     bar.close()
     merged: list[dict] = []
     keys: list = []
-    for label, method, theta in found:
-        c = classify(model, target, theta, dps)
+    for label, method, theta, known in found:
+        c = known or classify(model, target, theta, dps)
         key = (c.kind, c.stable, c.neutral, c.unstable)
         for k, (other_key, other) in enumerate(keys):
             if other_key == key and _same_couplings(c, other, dps):

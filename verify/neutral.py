@@ -24,7 +24,7 @@ from .linalg import as_matrix, norm, pseudo_inverse_solve, right_singular
 from .numeric import working_precision, zero_threshold
 
 __all__ = ["FibrePath", "follow_fibre", "confirm_on_fibre", "FibreMotion", "fibre_motion", "rank_nearby",
-           "approach_fibre"]
+           "approach_fibre", "distance_to_target_couplings"]
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,23 @@ class FibrePath:
 
 
 def confirm_on_fibre(model, target, theta_exact, dps: int):
-    """Project an exact point onto :math:`J = J^D` at ``dps`` digits: ``(|J - J^D| after, distance moved)``."""
+    """Project an exact point onto :math:`J = J^D` at ``dps`` digits: ``(|J - J^D| after, distance moved, point)``."""
+    from .search import to_exact
+
     with working_precision(dps):
         J_data = target.coupling_array(MP)
         theta = MP.array(theta_exact)
         projected, err, _ = _project(model, theta, J_data, dps)
-        return err, norm(projected - theta)
+        return err, norm(projected - theta), to_exact(projected)
+
+
+def distance_to_target_couplings(model, target, theta_exact, dps: int):
+    r""":math:`\max_A |J_A(\theta) - J^D_A|` at ``dps`` digits, computed afresh from the model and the target
+    (independent of the walk and of its projections)."""
+    from .linalg import max_abs
+
+    with working_precision(dps):
+        return max_abs(model_couplings(model, MP.array(theta_exact), MP) - target.coupling_array(MP))
 
 
 def _full_row_rank_solve(G: np.ndarray, b: np.ndarray):

@@ -98,3 +98,41 @@ def test_a_smooth_fibre_is_invariant_at_every_order():
     assert c.neutral_invariant is True and c.invariance_order is None
     assert c.fibre_motion.tested == 5 and c.fibre_motion.per_direction == ("tangent",) * 5
     assert _s1(c).status == HOLDS
+
+
+def test_fibre_walk_end_is_checked_against_the_target_independently(monkeypatch):
+    # audit (issue 16, item 11): a walk that projects onto J = 0 instead of J = J^D used to pass,
+    # because the end was re-projected by the same function
+    import verify.neutral as neutral
+    from verify.propositions.s1_neutral import fibre_requirements
+    from verify.verdict import FAILS, judge
+
+    model = model_from_spec({"family": "product", "n": 2})
+    target = from_couplings({"1": "0.3", "2": "-0.2", "1,2": "0.5"}, 2)
+    theta = (Fraction(1), Fraction(1), Fraction(1), Fraction(3, 10), Fraction(-1, 5), Fraction(1, 2))
+    reqs, _ = fibre_requirements(model, target, theta, DPS)
+    assert judge("S1", "c", reqs, DPS, "r").status == HOLDS
+    real = neutral._project
+    monkeypatch.setattr(neutral, "_project", lambda m, th, J_data, dps, max_iter=30: real(m, th, J_data * 0, dps, max_iter))
+    reqs, _ = fibre_requirements(model, target, theta, DPS)
+    verdict = judge("S1", "c", reqs, DPS, "r")
+    assert verdict.status == FAILS
+    assert verdict.evidence["fibre_end_has_the_target_couplings"]["satisfied"] is False
+
+
+def test_fixed_points_reports_the_degenerate_fixed_point_it_starts_on(tmp_path):
+    # audit (issue 16, item 4): at w = 0 Newton cannot converge (H is singular in a non-manifold way),
+    # and the point the search started on was missing from the answer
+    import json
+
+    from verify.commands import fixed_points_document
+
+    case = {"model": {"family": "rbm", "n": 3, "hidden": 1},
+            "params": {"a": [0, 0, 0], "b": [0], "w": [[0], [0], [0]]},
+            "target": {"probabilities": ["1/8"] * 8}}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(case))
+    docs = fixed_points_document(str(path), seeds=0, dps=DPS, t_max=10.0)
+    given = [d for d in docs if any("given point" in f for f in d.get("found_from", []))]
+    assert len(given) == 1 and given[0]["kind"] == "data-consistent"
+    assert given[0]["order_at_which_J_moves"] == 2 and given[0]["rank_drops_here"] is True

@@ -12,7 +12,7 @@ import mpmath
 
 from ..cases import Case, fixed_point_cases
 from ..endpoints import flow_endpoint
-from ..neutral import confirm_on_fibre, follow_fibre
+from ..neutral import confirm_on_fibre, distance_to_target_couplings, follow_fibre
 from ..numeric import zero_threshold
 from ..point_checks import (certificate_requirements, invariance_clause_applies, s1_expected, s1_observations,
                             s1_requirements)
@@ -29,14 +29,19 @@ def fibre_requirements(model, target, theta, dps: int) -> tuple[list[Requirement
 
     The confirmation projects the end of the path back onto :math:`J = J^D` at ``2·dps`` digits: the
     residual must vanish there and the projection must move the point by no more than the
-    working precision of the walk (so the path really was on the fibre, not beside it).
+    working precision of the walk (so the path really was on the fibre, not beside it). Independently
+    of the walk's own projections, :math:`\max_A|J_A - J^D_A|` is computed afresh from the model and the
+    target at the end of the walk (``dps``) and at its re-projection (``2·dps``).
     """
     low = follow_fibre(model, target, theta, dps, distance=FIBRE_DISTANCE)
     reqs = [Requirement.fact("fibre_walk_completed", low.completed, dps,
                              low.note or f"travelled {mpmath.nstr(low.travelled, 4)} in {low.steps} steps")]
     if low.completed:
-        err_high, moved = confirm_on_fibre(model, target, low.end, 2 * dps)
+        err_high, moved, reprojected = confirm_on_fibre(model, target, low.end, 2 * dps)
         reqs.append(Requirement.zero("fibre_max_coupling_error", low.max_coupling_error, err_high, dps))
+        reqs.append(Requirement.zero("fibre_end_has_the_target_couplings",
+                                     distance_to_target_couplings(model, target, low.end, dps),
+                                     distance_to_target_couplings(model, target, reprojected, 2 * dps), dps))
         reqs.append(Requirement.fact("fibre_end_within_working_precision_of_the_fibre", moved <= zero_threshold(dps), dps,
                                      f"re-projection at {2 * dps} digits moved the end by {mpmath.nstr(moved, 3)}"))
     evidence = {"fibre_travelled": mpmath.nstr(low.travelled, 6), "fibre_displacement": mpmath.nstr(low.displacement, 6),
