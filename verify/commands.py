@@ -6,15 +6,19 @@ from theory.effective import log_partition, model_couplings, moments, probabilit
 from theory.walsh import spin_to_boolean
 
 from .cases import load_case
-from .numeric import check_precision, decimal_string, warn, working_precision
+import mpmath
 
-__all__ = ["couplings_document", "classify_document", "fixed_points_document", "flow_document", "scaling_document"]
+from .numeric import agreed_string, case_guard, check_precision, magnitude_guard, warn, working_precision
+
+__all__ = ["couplings_document", "resolved_strings", "classify_document", "fixed_points_document", "flow_document", "scaling_document"]
 
 
 def couplings_document(path: str, dps: int, gauge: str = "spin") -> dict:
     """Couplings (model at its params, else the target), moments and :math:`\\log Z`, as decimal strings.
 
-    ``log_partition`` is :math:`\\log Z(J)` of the spin-gauge couplings without :math:`J_\\emptyset`.
+    ``log_partition`` is :math:`\\log Z(J) = \\log\\sum_s \\exp(\\sum_{A\\ne\\emptyset} J_A\\chi_A(s))` of the spin-gauge
+    couplings, *without* :math:`J_\\emptyset` (the normaliser of :math:`p_J`; :math:`\\log Z(\\theta)` of the model
+    is this plus :math:`J_\\emptyset(\\theta)`). Every printed digit is correct: see :func:`resolved_strings`.
     """
     from theory.conventions import format_subset, subsets
 
@@ -24,26 +28,57 @@ def couplings_document(path: str, dps: int, gauge: str = "spin") -> dict:
     if case.target is not None:
         for note in case.target.notes:
             warn(note)
-    with working_precision(dps) as arith:
-        if case.model is not None and case.params is not None:
-            J, source = model_couplings(case.model, case.theta(arith), arith), "model"
-        elif case.target is not None:
-            J, source = case.target.coupling_array(arith), "target"
-        else:
-            case.require("params")
-        m = moments(probabilities(J, n, arith), n)
-        logz = log_partition(J, n, arith)
+    if case.model is not None and case.params is not None:
+        source = "model"
+    elif case.target is not None:
+        source = "target"
+    else:
+        case.require("params")
+
+    def compute(arith):
+        J = model_couplings(case.model, case.theta(arith), arith) if source == "model" else case.target.coupling_array(arith)
         shown = spin_to_boolean(J, n) if gauge == "boolean" else J
-        names = [format_subset(A) for A in subsets(n)]
-        return {
-            "n": n,
-            "gauge": gauge,
-            "dps": dps,
-            "source": source,
-            "couplings": {k: decimal_string(v, dps) for k, v in zip(names, shown)},
-            "moments": {k: decimal_string(v, dps) for k, v in zip(names, m)},
-            "log_partition": decimal_string(logz, dps),
-        }
+        return list(shown) + list(moments(probabilities(J, n, arith), n)) + [log_partition(J, n, arith)]
+
+    with case_guard(case):
+        values = resolved_strings(compute, dps)
+    names = [format_subset(A) for A in subsets(n)]
+    D = len(names)
+    return {
+        "n": n,
+        "gauge": gauge,
+        "dps": dps,
+        "source": source,
+        "couplings": dict(zip(names, values[:D])),
+        "moments": dict(zip(names, values[D:2 * D])),
+        "log_partition": values[-1],
+        "digits": f"every digit printed is correct: {dps} significant digits where two working precisions agree "
+                  "to them, fewer where they do not; '0 +/- b' is a value not resolved from zero, below b",
+    }
+
+
+def resolved_strings(compute, dps: int, max_extra: int | None = None) -> list[str]:
+    r"""``compute(arith)`` (a list of numbers) printed with ``dps`` correct significant digits each.
+
+    The Walsh transform and the log-sum-exp cancel: at ``w`` digits a coupling is known to an
+    *absolute* :math:`10^{-w}\max|F|`, so a small :math:`J_A` (e.g. :math:`6\cdot10^{-10}` for the top order of an
+    ``rbm`` with ``N = 8``) has fewer correct significant digits than ``w``. The values are computed at
+    ``dps + g`` and ``dps + g + 20`` digits with ``g = 10, 20, 40, ...`` (up to ``3·dps``, inside any
+    :func:`~verify.numeric.magnitude_guard`) until every value agrees to ``dps + 2`` digits; each is then
+    printed with the digits on which the two agree (:func:`~verify.numeric.agreed_string`), at most ``dps``.
+    """
+    max_extra = max_extra or 3 * dps
+    extra = 10
+    while True:
+        with working_precision(dps + extra) as arith:
+            low = [+mpmath.mpf(v) for v in compute(arith)]
+        with working_precision(dps + extra + 20) as arith:
+            high = [+mpmath.mpf(v) for v in compute(arith)]
+        with working_precision(dps + extra + 20):
+            unresolved = [a != b and abs(a - b) > abs(b) * mpmath.mpf(10) ** (-(dps + 2)) for a, b in zip(low, high)]
+        if not any(unresolved) or extra >= max_extra:
+            return [agreed_string(a, b, dps) for a, b in zip(low, high)]
+        extra = min(2 * extra, max_extra)
 
 
 def classify_document(path: str, dps: int, polish_point: bool = False, fibre: bool = False, certify: bool = False) -> dict:
@@ -59,7 +94,8 @@ def classify_document(path: str, dps: int, polish_point: bool = False, fibre: bo
     theta = case.params
     extra = {}
     if polish_point:
-        found = polish(case.model, case.target, theta, dps)
+        with magnitude_guard(case.model, theta, case.target):
+            found = polish(case.model, case.target, theta, dps)
         extra["polished"] = {"converged": found.converged, "steps": found.steps, "gradient_norm": f"{found.residual:.3e}"}
         theta = found.theta
     c = classify(case.model, case.target, theta, dps)

@@ -34,7 +34,7 @@ from theory.effective import kl_divergence, model_couplings
 from theory.flow import FlowState, coupling_hessians
 
 from .linalg import max_abs, norm, principal_angle_sines, right_singular, singular_values, symmetric_eigen
-from .numeric import working_precision, zero_decision
+from .numeric import agreed_string, magnitude_guard, working_precision, zero_decision
 from .verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict
 
 __all__ = ["Measurement", "measure", "Classification", "classify"]
@@ -144,7 +144,8 @@ class Classification:
             "rank_G": self.rank_G,
             "D": self.D,
             "P": self.P,
-            "eigenvalues": [mpmath.nstr(e, min(d, 20)) for e in self.eigenvalues],
+            "eigenvalues": [("0" if z else agreed_string(a, b, min(d, 20)))
+                            for a, b, z in zip(self.low.eigenvalues, self.high.eigenvalues, self.eigen_zero)],
             "stable": self.stable,
             "neutral": self.neutral,
             "unstable": self.unstable,
@@ -189,7 +190,7 @@ def _test_directions(low: Measurement, high: Measurement, idx: list) -> tuple[li
     """
     from .search import to_exact
 
-    with mpmath.workdps(low.dps):
+    with working_precision(low.dps):
         V = low.eigenvectors[:, idx]
         columns = [V[:, j] for j in range(V.shape[1])]
         if len(columns) >= 2:
@@ -198,7 +199,7 @@ def _test_directions(low: Measurement, high: Measurement, idx: list) -> tuple[li
             weights = np.array([mpmath.mpf(float(w)) for w in rng.standard_normal(len(idx))], dtype=object)
             columns.append(V @ weights)
         exact_low = [to_exact(c / norm(c)) for c in columns]
-    with mpmath.workdps(high.dps):
+    with working_precision(high.dps):
         Vh = high.eigenvectors[:, idx]
         exact_high = []
         for c in exact_low:
@@ -222,9 +223,9 @@ def _neutral_invariance(model, theta_exact, low: Measurement, high: Measurement,
     idx = [k for k, z in enumerate(zero) if z]
     if not idx:
         return None, 0, None
-    with mpmath.workdps(low.dps):
+    with working_precision(low.dps):
         gv = singular_values(low.G @ low.eigenvectors[:, idx])
-    with mpmath.workdps(high.dps):
+    with working_precision(high.dps):
         gv_high = singular_values(high.G @ high.eigenvectors[:, idx])
     moving = [_decide(a, b, dps) for a, b in zip(gv, gv_high)]
     if any(m is None for m in moving):
@@ -240,7 +241,13 @@ def _neutral_invariance(model, theta_exact, low: Measurement, high: Measurement,
 
 
 def classify(model, target, theta_exact, dps: int, with_f1: bool = True) -> Classification:
-    """Classify the exact point ``theta_exact`` (never moved) at ``dps``, confirmed at ``2·dps``."""
+    """Classify the exact point ``theta_exact`` (never moved) at ``dps``, confirmed at ``2·dps``
+    (both with the guard digits its magnitudes need, :func:`verify.numeric.magnitude_guard`)."""
+    with magnitude_guard(model, theta_exact, target):
+        return _classify(model, target, theta_exact, dps, with_f1)
+
+
+def _classify(model, target, theta_exact, dps: int, with_f1: bool) -> Classification:
     from .point_checks import point_verdicts
 
     low = measure(model, target, theta_exact, dps)
@@ -314,7 +321,7 @@ def kernel_angles(c: Classification):
     """Largest principal-angle sine between :math:`\\ker H` and :math:`\\ker G` at each precision (None if dims differ)."""
     results = []
     for meas in (c.low, c.high):
-        with mpmath.workdps(meas.dps):
+        with working_precision(meas.dps):
             zero_idx = [k for k, z in enumerate(c.eigen_zero) if z]
             rank = c.rank_G
             VH = meas.eigenvectors[:, zero_idx]

@@ -22,7 +22,7 @@ from theory.arith import MP
 from theory.effective import log_likelihood, model_couplings
 
 from .linalg import max_abs
-from .numeric import at_two_precisions, central_differences, fd_step
+from .numeric import at_two_precisions, central_differences, fd_step, magnitude_guard
 from .verdict import Requirement, Verdict, judge
 
 __all__ = ["f1_residuals", "f1_requirements", "point_verdicts", "reproduce_classify"]
@@ -67,7 +67,8 @@ def f1_residuals(model, target, theta_exact, dps: int) -> dict:
 
 
 def f1_requirements(model, target, theta_exact, dps: int) -> list[Requirement]:
-    low, high = at_two_precisions(lambda d: f1_residuals(model, target, theta_exact, d), dps)
+    with magnitude_guard(model, theta_exact, target):
+        low, high = at_two_precisions(lambda d: f1_residuals(model, target, theta_exact, d), dps)
     reqs = [
         Requirement.zero("H_is_the_flow_jacobian", low["H_is_the_flow_jacobian"], high["H_is_the_flow_jacobian"], dps),
         Requirement.zero("dJ_dt_equals_K_r", low["dJ_dt_equals_K_r"], high["dJ_dt_equals_K_r"], dps),

@@ -13,7 +13,7 @@ import mpmath
 from ..cases import Case, fixed_point_cases
 from ..endpoints import flow_endpoint
 from ..neutral import confirm_on_fibre, distance_to_target_couplings, follow_fibre
-from ..numeric import zero_threshold
+from ..numeric import magnitude_guard, zero_threshold
 from ..point_checks import (certificate_requirements, invariance_clause_applies, s1_expected, s1_observations,
                             s1_requirements)
 from ..registry import Proposition, Skip, register, reproduce_line
@@ -25,7 +25,7 @@ FIBRE_DISTANCE = 0.5
 
 
 def fibre_requirements(model, target, theta, dps: int) -> tuple[list[Requirement], dict]:
-    """Follow the fibre at ``dps``; confirm at ``2·dps`` that the walk's end lies on it.
+    r"""Follow the fibre at ``dps``; confirm at ``2·dps`` that the walk's end lies on it.
 
     The confirmation projects the end of the path back onto :math:`J = J^D` at ``2·dps`` digits: the
     residual must vanish there and the projection must move the point by no more than the
@@ -33,6 +33,11 @@ def fibre_requirements(model, target, theta, dps: int) -> tuple[list[Requirement
     of the walk's own projections, :math:`\max_A|J_A - J^D_A|` is computed afresh from the model and the
     target at the end of the walk (``dps``) and at its re-projection (``2·dps``).
     """
+    with magnitude_guard(model, theta, target):
+        return _fibre_requirements(model, target, theta, dps)
+
+
+def _fibre_requirements(model, target, theta, dps: int) -> tuple[list[Requirement], dict]:
     low = follow_fibre(model, target, theta, dps, distance=FIBRE_DISTANCE)
     reqs = [Requirement.fact("fibre_walk_completed", low.completed, dps,
                              low.note or f"travelled {mpmath.nstr(low.travelled, 4)} in {low.steps} steps")]
