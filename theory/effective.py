@@ -30,7 +30,6 @@ __all__ = [
     "concave_objective",
     "kl_divergence",
     "model_couplings",
-    "model_log_partition",
     "model_probabilities",
     "jacobian",
     "log_likelihood",
@@ -90,11 +89,6 @@ def kl_divergence(p_data: np.ndarray, log_p_data: np.ndarray, log_q: np.ndarray)
 def model_couplings(model, theta: np.ndarray, arith: Arith) -> np.ndarray:
     r"""Effective couplings :math:`J(\theta)` (canonical order, ∅ dropped)."""
     return spin_couplings(model.energy(theta, arith), model.n)
-
-
-def model_log_partition(model, theta: np.ndarray, arith: Arith):
-    r""":math:`\log\sum_s e^{F_\theta(s)}` (includes :math:`J_\emptyset`, which cancels in :math:`\ell`)."""
-    return arith.logsumexp(model.energy(theta, arith))
 
 
 def model_probabilities(model, theta: np.ndarray, arith: Arith) -> np.ndarray:

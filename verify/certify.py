@@ -199,12 +199,6 @@ def approximate_inverse(matrix_mid) -> np.ndarray:
 
 
 
-def _exact(values) -> tuple[Fraction, ...]:
-    from .search import to_exact
-
-    return to_exact(values)
-
-
 def certify_point(model, target, theta_exact, dps: int, classification=None) -> dict:
     """Certificates for a numerically found fixed point: existence (and uniqueness) in a box, inertia of H.
 
