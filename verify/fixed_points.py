@@ -110,7 +110,7 @@ class Classification:
     non_invariant_neutral: int | None
     invariance_order: int | None  # lowest order at which J moves along a neutral direction
     fibre_motion: object  # verify.neutral.FibreMotion, or None when first order decided
-    rank_G_nearby: int | None  # largest rank of G at nearby points (computed when J moves)
+    rank_G_nearby: int | None  # largest rank of G at nearby points (computed when Gv = 0 for the neutral v)
     lowest_inconsistent_order: int | None
     inconsistent_orders: list | None
     dps: int
@@ -212,32 +212,43 @@ def _test_directions(low: Measurement, high: Measurement, idx: list) -> tuple[li
 def _neutral_invariance(model, theta_exact, low: Measurement, high: Measurement, zero: list, dps: int, rank):
     """Do the neutral directions of :math:`H` leave :math:`J` invariant (tangent to its fibre)?
 
-    Returns ``(invariant, number moving J at first order, FibreMotion or None)``. First order: the
-    number of neutral directions that move :math:`J` is the rank of :math:`GV` (``V`` an orthonormal
-    basis of the neutral space), decided from its singular values, so it does not depend on the
-    basis. When :math:`GV = 0`, :func:`verify.neutral.fibre_motion` follows the fibre along each tested
-    direction and finds the order at which :math:`J` must move (second, third, ...), or that it stays.
+    Returns ``(invariant, number moving J at first order, FibreMotion or None, rank of G nearby)``.
+
+    1. First order: the number of neutral directions that move :math:`J` is the rank of :math:`GV` (``V`` an
+       orthonormal basis of the neutral space), decided from its singular values (basis-independent).
+    2. When :math:`GV = 0`: the rank of :math:`G` at nearby points (:func:`verify.neutral.rank_nearby`, a
+       random direction among them). Equal to the rank here, the rank is locally constant (it is lower
+       semicontinuous, and a random nearby point has the largest nearby rank), so the fibre is a
+       manifold with tangent space :math:`\\ker G \\ni v` (constant-rank theorem): invariant.
+    3. Where the rank drops, :func:`verify.neutral.fibre_motion` follows the fibre along each tested
+       direction and finds the order at which :math:`J` moves (second, third, ...), or that it stays.
     """
-    from .neutral import fibre_motion
+    from .neutral import FibreMotion, fibre_motion, rank_nearby
 
     idx = [k for k, z in enumerate(zero) if z]
     if not idx:
-        return None, 0, None
+        return None, 0, None, None
     with working_precision(low.dps):
         gv = singular_values(low.G @ low.eigenvectors[:, idx])
     with working_precision(high.dps):
         gv_high = singular_values(high.G @ high.eigenvectors[:, idx])
     moving = [_decide(a, b, dps) for a, b in zip(gv, gv_high)]
     if any(m is None for m in moving):
-        return None, None, None
+        return None, None, None, None
     not_invariant = sum(1 for m in moving if not m)
     if not_invariant:
-        return False, not_invariant, None
+        return False, not_invariant, None, None
     if rank is None:
-        return None, 0, None
+        return None, 0, None, None
     directions_low, directions_high = _test_directions(low, high, idx)
-    motion = fibre_motion(model, theta_exact, directions_low, directions_high, rank, dps)
-    return motion.invariant, 0, motion
+    nearby = rank_nearby(model, theta_exact, directions_low, dps)
+    if nearby is None:
+        return None, 0, None, None
+    if nearby == rank:
+        motion = FibreMotion(True, None, len(directions_low), 0, ("tangent",) * len(directions_low), "constant rank", rank)
+    else:
+        motion = fibre_motion(model, theta_exact, directions_low, directions_high, rank, dps)
+    return motion.invariant, 0, motion, nearby
 
 
 def classify(model, target, theta_exact, dps: int, with_f1: bool = True) -> Classification:
@@ -266,15 +277,9 @@ def _classify(model, target, theta_exact, dps: int, with_f1: bool) -> Classifica
     sv_zero = [_decide(a, b, dps) for a, b in zip(low.g_singular, high.g_singular)]
     rank = None if any(z is None for z in sv_zero) else sum(1 for z in sv_zero if not z)
     zero, stable, neutral, unstable = _spectrum_decisions(low, high, dps)
-    invariant, non_invariant, motion = ((None, None, None) if neutral is None
-                                        else _neutral_invariance(model, theta_exact, low, high, zero, dps, rank))
+    invariant, non_invariant, motion, nearby = ((None, None, None, None) if neutral is None
+                                                else _neutral_invariance(model, theta_exact, low, high, zero, dps, rank))
     order = 1 if non_invariant else (motion.order if motion is not None else None)
-    nearby = None
-    if invariant is False and rank is not None:
-        from .neutral import rank_nearby
-
-        directions = _test_directions(low, high, [k for k, z in enumerate(zero) if z])[0]
-        nearby = rank_nearby(model, theta_exact, directions, dps)
     per_order, lowest = _inconsistent_orders(model.n, low, high, dps)
     c = Classification(
         fixed_point=fixed,

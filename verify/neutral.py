@@ -216,8 +216,13 @@ class FibreMotion:
     tested: int
     moving: int | None
     per_direction: tuple = ()  # ("tangent" | "moves at order k" | "moves" | "undecided", ...)
+    method: str = "reduction"  # "reduction" (followed along each direction) or "constant rank"
+    rank: int | None = None
 
     def describe(self) -> str:
+        if self.invariant and self.method == "constant rank":
+            return (f"rank G = {self.rank} here and at nearby points: the fibre is a manifold with tangent space ker G "
+                    "(constant-rank theorem), so every neutral direction (Gv = 0) leaves J invariant")
         if self.invariant:
             return f"all {self.tested} tested neutral directions are tangent to the fibre (J stays within working precision)"
         if self.invariant is None:

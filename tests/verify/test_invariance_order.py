@@ -94,10 +94,19 @@ def test_a_smooth_fibre_is_invariant_at_every_order():
     target = from_couplings({"1": "0.3", "2": "-0.2", "1,2": "0.5"}, 2)
     theta = (Fraction(1), Fraction(1), Fraction(1), Fraction(3, 10), Fraction(-1, 5), Fraction(1, 2))
     c = classify(model, target, theta, DPS)
-    assert c.kind == "data-consistent" and c.neutral == 3
-    assert c.neutral_invariant is True and c.invariance_order is None
-    assert c.fibre_motion.tested == 5 and c.fibre_motion.per_direction == ("tangent",) * 5
+    assert c.kind == "data-consistent" and c.neutral == 3 and c.rank_G == 3
+    # the rank is 3 here and nearby: invariant by the constant-rank theorem
+    assert c.rank_G_nearby == 3 and c.rank_drops is False
+    assert c.neutral_invariant is True and c.invariance_order is None and c.fibre_motion.method == "constant rank"
     assert _s1(c).status == HOLDS
+    # the reduction, run directly, agrees: every tested direction (basis, sum, random mix) is tangent
+    from verify.fixed_points import _test_directions
+    from verify.neutral import fibre_motion
+
+    idx = [k for k, z in enumerate(c.eigen_zero) if z]
+    low, high = _test_directions(c.low, c.high, idx)
+    motion = fibre_motion(model, theta, low, high, c.rank_G, DPS)
+    assert motion.invariant is True and motion.per_direction == ("tangent",) * 5
 
 
 def test_fibre_walk_end_is_checked_against_the_target_independently(monkeypatch):
