@@ -5,14 +5,13 @@ a derivation) shows up here first.
 """
 
 import os
-import pickle
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from theory.closed_forms import derive
+from theory.closed_forms import ClosedForms, derive
 from theory.errors import SpecError
 from theory.latex import equation_lines
 from theory.models import model_from_spec
@@ -89,9 +88,9 @@ def test_cache_stores_reuses_and_invalidates(tmp_path):
     # a different spec is a different key; a corrupt entry is derived again and rewritten
     other = model_from_spec({"family": "mlp", "n": 2, "hidden": 1, "activation": "quadratic"})
     assert derivation_cache.cache_key(other) != derivation_cache.cache_key(model)
-    path.write_bytes(b"not a pickle")
+    path.write_bytes(b"not a cache entry")
     assert derivation_cache.closed_forms(model).couplings == first.couplings
-    assert isinstance(pickle.loads(path.read_bytes()), type(first))
+    assert derivation_cache.decode(path.read_text(), ClosedForms) == first  # rewritten as JSON
 
 
 def test_cache_key_covers_the_theory_source(monkeypatch):
