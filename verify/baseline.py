@@ -5,31 +5,76 @@ lists
 
 * **status changes**: a verdict that held and no longer does (or disappeared, e.g. became not
   applicable) is a *regression*; the reverse is an improvement;
-* **drift**: evidence that moved beyond tolerance: decided facts (``satisfied``, kinds, counts,
-  ranks) must be equal, and numbers that are not zero by construction (Kullback–Leibler
-  divergences, smallest eigenvalues, fitted slopes, predicted eigenvalues) must agree to a relative
-  ``1e-6``; residuals that are zero by construction are noise at the ``10^{-dps}`` level and are
-  compared only through their ``satisfied`` flag;
+* **drift**: evidence that changed, compared by what it means (below);
 * **empirical changes**: an H2 case whose ``ordered`` flag changed;
 * **closed forms** whose digest changed (the printed :math:`J` and :math:`G` of a model both reports
   derived, under the same sympy version; another sympy version is noted, not compared).
 
 Every item of the first, second and fourth kinds is a regression: ``run --baseline`` and ``diff``
 exit 1 on any.
+
+How evidence is compared. The same code on another machine (another BLAS, another float64
+rounding) ends its float64 flows at other points of the same manifold of fixed points, and every
+residual at the zero floor comes out as other digits of noise. A regression check that reports
+that noise teaches its users to ignore it, so evidence is compared by meaning:
+
+1. **Decided facts are compared exactly**: ``satisfied`` flags, ``expect``, ``dps``, kinds,
+   statuses, counts, ranks, inertia (stable / neutral / unstable), orders, predicted slopes, subsets,
+   Booleans, ``None``, every integer, and the text of a string around its numbers (a fact's
+   ``detail`` such as ``"dim ker H = 4, dim ker G = 4"``: words and integers exactly).
+2. **A number decided to be zero is compared as zero** (THEORY.md §5): a requirement's ``value``
+   at or below its printed ``threshold``, its ``value_at_2dps`` at or below :math:`10^{-\mathrm{dps}}`
+   (the threshold at ``2·dps``), and any other number at or below :math:`10^{-\mathrm{dps}/2}`, with
+   ``dps`` from the nearest enclosing evidence dict that carries it (the verdict's ``dps`` at the
+   top). Two zeros are equal whatever their digits; zero against non-zero is drift (the *is zero*
+   decision changed). A requirement that is undecided (``satisfied`` is ``None``) is compared only
+   through these zero decisions: its numbers have no settled meaning.
+3. **Meaningful numbers** (non-zero on both sides: Kullback–Leibler divergences, smallest
+   non-zero eigenvalues at a case's point, fitted slopes, predicted eigenvalues, ``dℓ/dt``) must
+   agree to a relative :data:`RELATIVE_TOLERANCE`, or to one unit in the last digit the report
+   prints (at least :data:`PRINTED_DIGITS` significant digits; a value printed with five digits can
+   change its last digit with no change in meaning). They are computed in mpmath at ``dps``
+   digits from deterministic inputs, or are functions of :math:`J` at a Newton-polished fixed point
+   (the same on every point of a fibre), so agreement to the printed digits is what is expected.
+4. **Numbers that depend on which point of a manifold of fixed points was reached are not
+   regression facts**: parameters, the fibre walk's travelled distance, displacement and step
+   count (:data:`POINT_DEPENDENT`), Newton iteration counts, timings; and, in a verdict whose point
+   has neutral directions (``neutral > 0``: a manifold of fixed points through it), eigenvalues and
+   singular values other than closed-form predictions are compared only by zero decision and sign.
+   Their keys are still compared (a key that appears or disappears is drift), and so is the text of
+   a string around their numbers.
+
+Verdict fields other than ``status``, ``evidence`` and ``certified`` (``margin_digits``, computed
+from zero-floor noise; ``notes``; ``reproduce``) are not compared, nor is ``"meta"``.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from functools import lru_cache
 from pathlib import Path
+
+import mpmath
 
 from theory.errors import SpecError
 
-__all__ = ["load_report", "diff_reports", "format_diff"]
+__all__ = ["load_report", "diff_reports", "evidence_drift", "format_diff",
+           "RELATIVE_TOLERANCE", "PRINTED_DIGITS", "POINT_DEPENDENT"]
 
+#: meaningful non-zero numbers must agree to this relative tolerance (or to the printed digits)
 RELATIVE_TOLERANCE = 1e-6
+#: the fewest significant digits the report prints a measured number with (``mpmath.nstr(x, 5)``)
+PRINTED_DIGITS = 5
+#: evidence keys (and requirement names) whose numbers depend on which point of a fibre a flow reached
+POINT_DEPENDENT = frozenset({"fibre_travelled", "fibre_displacement", "fibre_steps", "fibre_walk_completed",
+                             "params", "theta", "steps", "iterations", "newton_steps", "seconds", "time"})
+_POINT_DEPENDENT_SUFFIX = re.compile(r"_(travelled|displacement|steps|iterations|seconds|params|theta)$")
+#: on a manifold of fixed points these vary from point to point (closed-form predictions excepted)
+_SPECTRAL = re.compile(r"eigenvalue|singular|sigma_")
 _RANK = {"holds": 0, "inconclusive": 1, "fails": 2}
-_NOISE_KEYS = {"value", "value_at_2dps", "threshold", "margin_digits", "fibre_travelled", "fibre_displacement"}
+_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+_INTEGER = re.compile(r"[-+]?\d+")
 
 
 def load_report(path) -> dict:
@@ -45,44 +90,181 @@ def load_report(path) -> dict:
     return doc
 
 
+def _point_dependent(key: str) -> bool:
+    return key in POINT_DEPENDENT or bool(_POINT_DEPENDENT_SUFFIX.search(key))
+
+
 def _as_number(x):
-    if isinstance(x, bool):
+    """A number (JSON number or numeric string) as an ``mpf`` (any exponent: ``"1e-700"`` is not 0),
+    ``None`` for anything else (Booleans included)."""
+    if isinstance(x, bool) or x is None:
         return None
     if isinstance(x, (int, float)):
-        return float(x)
+        return mpmath.mpf(x)
+    return _parse(x) if isinstance(x, str) else None
+
+
+@lru_cache(maxsize=65536)
+def _parse(text: str):
+    text = text.strip()
+    return mpmath.mpf(text) if _NUMBER.fullmatch(text) else None
+
+
+def _is_integer(x) -> bool:
     if isinstance(x, str):
-        try:
-            return float(x)
-        except ValueError:
-            return None
+        return bool(_INTEGER.fullmatch(x.strip()))
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _significant_digits(x) -> int:
+    """Significant digits shown in the printed form of ``x`` (``"0.30769"``: 5; ``2.0``: 2)."""
+    text = x if isinstance(x, str) else repr(x)
+    mantissa = re.split(r"[eE]", text.strip())[0].lstrip("+-").replace(".", "").lstrip("0")
+    return len(mantissa)
+
+
+@lru_cache(maxsize=256)
+def _zero_threshold(dps):
+    """:math:`10^{-\\mathrm{dps}/2}` (THEORY.md §5); 0 when there is no ``dps``."""
+    if not isinstance(dps, (int, float)) or isinstance(dps, bool):
+        return 0
+    return mpmath.mpf(10) ** (-mpmath.mpf(dps) / 2)
+
+
+class _Context:
+    """How the numbers at one place of the evidence are read."""
+
+    __slots__ = ("zero", "point_dependent", "spectral")
+
+    def __init__(self, zero, point_dependent: bool = False, spectral: bool = False):
+        self.zero, self.point_dependent, self.spectral = zero, point_dependent, spectral
+
+    def child(self, key: str, on_manifold: bool) -> "_Context":
+        spectral = on_manifold and bool(_SPECTRAL.search(key)) and not key.startswith("predicted")
+        return _Context(self.zero, self.point_dependent or _point_dependent(key), self.spectral or spectral)
+
+
+def _numbers_differ(old, new, ctx: _Context, decided: bool = True) -> str | None:
+    """Why two numbers differ in meaning (``None``: they agree); see the module docstring."""
+    a, b = _as_number(old), _as_number(new)
+    if ctx.point_dependent:
+        return None
+    if _is_integer(old) and _is_integer(new):
+        return None if int(a) == int(b) else "decided fact"
+    if not (mpmath.isfinite(a) and mpmath.isfinite(b)):
+        return None if a == b or (mpmath.isnan(a) and mpmath.isnan(b)) else "decided fact"
+    zero_a, zero_b = abs(a) <= ctx.zero, abs(b) <= ctx.zero
+    if zero_a and zero_b:
+        return None
+    if zero_a != zero_b:
+        return "zero decision"
+    if not decided:
+        return None
+    if ctx.spectral:
+        return None if (a > 0) == (b > 0) else "sign"
+    scale = max(abs(a), abs(b))
+    digits = max(PRINTED_DIGITS, _significant_digits(old), _significant_digits(new))
+    quantum = mpmath.mpf(10) ** (int(mpmath.floor(mpmath.log10(scale))) - digits + 1)
+    return None if abs(a - b) <= max(RELATIVE_TOLERANCE * scale, quantum) * (1 + 1e-9) else "beyond tolerance"
+
+
+def _strings_differ(old: str, new: str, ctx: _Context) -> str | None:
+    """Text around numbers must be equal; the numbers in it are compared as numbers."""
+    if old == new:
+        return None
+    if _NUMBER.split(old) != _NUMBER.split(new):
+        return "decided fact"
+    for x, y in zip(_NUMBER.findall(old), _NUMBER.findall(new)):
+        why = _numbers_differ(x, y, ctx)
+        if why:
+            return why
     return None
 
 
-def _leaf_drift(path: str, old, new, out: list) -> None:
+def _leaf(path: str, old, new, ctx: _Context, out: list, decided: bool = True) -> None:
+    why = None
+    if _as_number(old) is not None and _as_number(new) is not None:
+        why = _numbers_differ(old, new, ctx, decided)
+    elif isinstance(old, str) and isinstance(new, str):
+        why = _strings_differ(old, new, ctx)
+    elif old != new or type(old) is not type(new):
+        why = "decided fact"
+    if why:
+        out.append({"path": path, "old": old, "new": new, "why": why})
+
+
+def _magnitude(x):
+    """``x`` without its sign: ``value_at_2dps`` was stored unsigned before sign requirements printed it
+    signed; its sign is decided in ``satisfied``, and ``value`` carries the sign at ``dps``."""
+    return x.strip().lstrip("+-") if isinstance(x, str) and _as_number(x) is not None else x
+
+
+def _requirement(path: str, old: dict, new: dict, ctx: _Context, out: list) -> None:
+    """A requirement: ``expect``, ``satisfied`` and ``dps`` exactly; its values through their zero
+    decision (threshold at ``dps`` and at ``2·dps``) and, when decided and non-zero, their meaning."""
+    decided = old.get("satisfied") is not None and new.get("satisfied") is not None
+    for key in sorted(set(old) | set(new)):
+        here = ctx.child(key, False)
+        if key not in old or key not in new:
+            out.append({"path": f"{path}.{key}", "old": old.get(key), "new": new.get(key), "why": "missing"})
+        elif key == "threshold":
+            a, b = _as_number(old[key]), _as_number(new[key])
+            if a is None or b is None or abs(a - b) > 1e-9 * max(abs(a), abs(b)):
+                out.append({"path": f"{path}.{key}", "old": old[key], "new": new[key], "why": "decided fact"})
+        elif key in ("value", "value_at_2dps"):
+            dps = old.get("dps")
+            printed = _as_number(old.get("threshold")) or 0
+            if key == "value":
+                zero = _zero_threshold(dps) or printed
+                a, b = old[key], new[key]
+            else:
+                zero = _zero_threshold(2 * dps) if isinstance(dps, int) else printed**2
+                a, b = _magnitude(old[key]), _magnitude(new[key])
+            _leaf(f"{path}.{key}", a, b, _Context(zero, here.point_dependent, here.spectral), out, decided)
+        else:
+            _compare(f"{path}.{key}", old[key], new[key], here, False, out)
+
+
+def _compare(path: str, old, new, ctx: _Context, on_manifold: bool, out: list) -> None:
     if isinstance(old, dict) and isinstance(new, dict):
-        zero_requirement = old.get("expect") == "zero"
+        on_manifold = on_manifold or _has_neutral_directions(old) or _has_neutral_directions(new)
+        dps = old.get("dps")
+        if isinstance(dps, int) and not isinstance(dps, bool):
+            ctx = _Context(_zero_threshold(dps), ctx.point_dependent, ctx.spectral)
+        if "expect" in old and old.get("expect") != "fact" and old.get("expect") == new.get("expect"):
+            _requirement(path, old, new, ctx, out)
+            return
         for key in sorted(set(old) | set(new)):
-            if key in _NOISE_KEYS and (zero_requirement or key in ("margin_digits", "threshold", "value_at_2dps")):
-                continue
             if key not in old or key not in new:
-                out.append({"path": f"{path}.{key}", "old": old.get(key), "new": new.get(key)})
+                if not _point_dependent(key):
+                    out.append({"path": f"{path}.{key}", "old": old.get(key), "new": new.get(key), "why": "missing"})
                 continue
-            _leaf_drift(f"{path}.{key}", old[key], new[key], out)
+            _compare(f"{path}.{key}", old[key], new[key], ctx.child(key, on_manifold), on_manifold, out)
         return
     if isinstance(old, list) and isinstance(new, list):
         if len(old) != len(new):
-            out.append({"path": path, "old": old, "new": new})
+            out.append({"path": path, "old": old, "new": new, "why": "length"})
             return
         for k, (a, b) in enumerate(zip(old, new)):
-            _leaf_drift(f"{path}[{k}]", a, b, out)
+            _compare(f"{path}[{k}]", a, b, ctx, on_manifold, out)
         return
-    a, b = _as_number(old), _as_number(new)
-    if a is not None and b is not None and not isinstance(old, bool):
-        if abs(a - b) > RELATIVE_TOLERANCE * max(abs(a), abs(b)) + 1e-300:
-            out.append({"path": path, "old": old, "new": new})
-        return
-    if old != new:
-        out.append({"path": path, "old": old, "new": new})
+    _leaf(path, old, new, ctx, out)
+
+
+def _has_neutral_directions(evidence: dict) -> bool:
+    """Does this evidence describe a point with neutral directions (a manifold of fixed points through it)?"""
+    neutral = evidence.get("neutral")
+    return isinstance(neutral, int) and not isinstance(neutral, bool) and neutral > 0
+
+
+def evidence_drift(old: dict, new: dict) -> list[dict]:
+    """What moved between two verdicts' evidence, by meaning (module docstring): ``[{path, old, new, why}]``."""
+    out: list = []
+    _compare("evidence", old.get("evidence", {}), new.get("evidence", {}), _Context(_zero_threshold(old.get("dps"))),
+             False, out)
+    if "certified" in old and "certified" in new and old["certified"] != new["certified"]:
+        out.append({"path": "certified", "old": old["certified"], "new": new["certified"], "why": "decided fact"})
+    return out
 
 
 def diff_reports(old: dict, new: dict) -> dict:
@@ -101,9 +283,7 @@ def diff_reports(old: dict, new: dict) -> dict:
                                 "reproduce": w.get("reproduce")})
         elif _RANK[w["status"]] < _RANK[v["status"]]:
             improvements.append({"proposition": key[0], "case": key[1], "old": v["status"], "new": w["status"]})
-        moved: list = []
-        _leaf_drift("evidence", v.get("evidence", {}), w.get("evidence", {}), moved)
-        drift += [{"proposition": key[0], "case": key[1], **m} for m in moved]
+        drift += [{"proposition": key[0], "case": key[1], **m} for m in evidence_drift(v, w)]
     added = [{"proposition": k[0], "case": k[1], "status": v["status"]} for k, v in after.items() if k not in before]
     obs_old = {(o["proposition"], o["case"]): o.get("ordered", {}) for o in old.get("observations", [])}
     obs_new = {(o["proposition"], o["case"]): o.get("ordered", {}) for o in new.get("observations", [])}
@@ -139,7 +319,8 @@ def format_diff(changes: dict) -> str:
         lines.append(f"REGRESSION {r['proposition']} on {r['case']}: {r['old']} -> {r['new']}"
                      + (f"; reproduce: {r['reproduce']}" if r.get("reproduce") else ""))
     for d in changes["drift"]:
-        lines.append(f"DRIFT {d['proposition']} on {d['case']}: {d['path']} {d['old']} -> {d['new']}")
+        lines.append(f"DRIFT {d['proposition']} on {d['case']}: {d['path']} {d['old']} -> {d['new']}"
+                     + (f" ({d['why']})" if d.get("why") else ""))
     for e in changes["empirical_changes"]:
         lines.append(f"EMPIRICAL {e['proposition']} on {e['case']}: {e['metric']} ordered {e['old']} -> {e['new']}")
     for c in changes["closed_form_changes"]:

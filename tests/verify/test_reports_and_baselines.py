@@ -96,9 +96,35 @@ def test_run_quick_fails_on_a_theory_mutation(tmp_path, name):
     import os
 
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    proc = run("run", "--quick", "--n", "2", "--only", "E1,E2,F1,F2,S1", "--no-progress", cwd=tmp_path, env=env)
+    report = tmp_path / "mutated.json"
+    proc = run("run", "--quick", "--n", "2", "--only", ",".join(MUTATION_RUN), "--no-progress", "--json", str(report),
+               cwd=tmp_path, env=env)
     assert proc.returncode == 1, f"{name}: exit {proc.returncode}\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
     assert "Traceback" not in proc.stderr
+    # and the regression check reports it against the committed baseline of the same cases
+    mutated = load_report(report)
+    ran = {(v["proposition"], v["case"]) for v in mutated["verdicts"] + mutated["not_applicable"]}
+    assert ran == _cases_of_mutation_run(), "the restricted baseline must cover exactly what the run checks"
+    changes = diff_reports(_baseline_of_mutation_run(), mutated)
+    assert changes["status_regressions"], f"{name}: not reported by the baseline diff\n{format_diff(changes)[:1500]}"
+
+
+MUTATION_RUN = ("E1", "E2", "F1", "F2", "S1")
+
+
+def _cases_of_mutation_run() -> set:
+    from verify.registry import get
+
+    return {(pid, case.name) for pid in MUTATION_RUN for case in get(pid).cases(ns=(2,), families=None, quick=True)}
+
+
+def _baseline_of_mutation_run() -> dict:
+    """The committed baseline restricted to the verdicts ``run --quick --n 2 --only E1,E2,F1,F2,S1`` gives."""
+    wanted = _cases_of_mutation_run()
+    base = load_report(ROOT / "baselines" / "quick.json")
+    base["verdicts"] = [v for v in base["verdicts"] if (v["proposition"], v["case"]) in wanted]
+    assert len(base["verdicts"]) >= 30
+    return base
 
 
 def test_dask_local_cluster_gives_the_same_report(tmp_path):
