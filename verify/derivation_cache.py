@@ -24,8 +24,13 @@ forward (no cycles), an unknown name, a wrong shape or type, an expression neste
 :data:`MAX_DEPTH`, a ``ClosedForms`` that does not belong to the model asked for, or a value of the
 other type (a string where closed forms are expected) make the entry *invalid*, which is the same as
 missing: the value is derived again and the entry rewritten. Old ``*.pickle`` entries are never
-opened. (Whoever can write to the folder can still plant a *wrong* but well-formed derivation: share a
-cache folder only with people you trust for correctness.)
+opened.
+
+**Why a planted entry is not believed.** Every entry carries ``"hmac"``: an HMAC-SHA256 of the rest of
+the entry under a per-user key kept *outside* the cache (``$EBM_VERIFY_KEY``, or
+``~/.config/ebm-verify/cache.key``, created with mode 0600 on first use). An entry without a valid
+signature (written by someone else, edited, or planted) is a miss, so a well-formed but wrong
+derivation in a shared folder is never served; without a usable key the disk cache is disabled.
 
 **Keys.** An entry's key is a SHA-256 of the model spec (canonical JSON), of the kind of entry, of the
 sympy version, of :data:`FORMAT`, of every ``theory/*.py`` file and of the source of the code that
@@ -49,9 +54,11 @@ directory that cannot be determined: nothing is read or written, and no folder i
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import tempfile
 import time
 from functools import lru_cache
@@ -78,6 +85,8 @@ __all__ = [
     "entry_path",
     "producer_files",
     "producer_source_hash",
+    "signed",
+    "signing_key",
     "theory_source_hash",
 ]
 
@@ -466,7 +475,7 @@ def _matrix(nodes: list, obj):
 
 
 def _closed_forms(obj: dict) -> ClosedForms:
-    _require(set(obj) == {"format", "type", "nodes", "value"}, "malformed entry")
+    _require(set(obj) - {"hmac"} == {"format", "type", "nodes", "value"}, "malformed entry")
     nodes = _decode_nodes(obj["nodes"])
     v = obj["value"]
     _require(type(v) is dict and set(v) == set(_CLOSED_FORM_FIELDS), "malformed closed forms")
@@ -507,7 +516,8 @@ def decode(text, kind: type):
         obj = json.loads(text)
         _require(type(obj) is dict and obj.get("format") == FORMAT, "not an entry of this format")
         if kind is str:
-            _require(set(obj) == {"format", "type", "value"} and obj["type"] == "str" and type(obj["value"]) is str,
+            _require(set(obj) - {"hmac"} == {"format", "type", "value"} and obj["type"] == "str"
+                     and type(obj["value"]) is str,
                      "not a text entry")
             return obj["value"]
         if kind is ClosedForms:
@@ -529,12 +539,68 @@ def _belongs_to(cf: ClosedForms, model) -> bool:
 # ---------------------------------------------------------------- files
 
 
+def signing_key() -> bytes | None:
+    """The per-user key that signs entries (see the module docstring), created on first use; ``None``
+    when it cannot be read or created (then the disk cache is disabled)."""
+    configured = os.environ.get("EBM_VERIFY_KEY")
+    if configured is not None and configured.strip():
+        path = Path(configured).absolute()
+    else:
+        home = os.path.expanduser("~")
+        if not home or home.startswith("~") or not os.path.isabs(home):
+            return None
+        path = Path(home) / ".config" / "ebm-verify" / "cache.key"
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+            key = path.read_bytes()
+        except OSError:
+            return None  # FileExistsError (another process won the race) is an OSError: read next time
+    except OSError:
+        return None
+    return key if len(key) >= 32 else None
+
+
+def _mac(key: bytes, obj: dict) -> str:
+    body = json.dumps({k: v for k, v in obj.items() if k != "hmac"}, sort_keys=True, ensure_ascii=False)
+    return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def signed(text: str, key: bytes | None = None) -> str:
+    """An entry's JSON ``text`` with its ``"hmac"`` under ``key`` (default: :func:`signing_key`)."""
+    key = key or signing_key()
+    if key is None:
+        raise OSError("no signing key")
+    obj = json.loads(text)
+    obj["hmac"] = _mac(key, obj)
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _authentic(text: str, key: bytes) -> bool:
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        return False  # malformed or absurdly nested
+    mac = obj.get("hmac") if type(obj) is dict else None
+    return type(mac) is str and hmac.compare_digest(mac, _mac(key, obj))
+
+
 def _load(path: Path, kind: type, model):
     _open(path.parent)
+    key = signing_key()
+    if key is None:
+        return None
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, ValueError):
         return None  # missing or unreadable
+    if not _authentic(text, key):
+        return None  # unsigned, edited or planted: not believed
     value = decode(text, kind)
     if type(value) is ClosedForms:
         if not _belongs_to(value, model):
@@ -544,9 +610,11 @@ def _load(path: Path, kind: type, model):
 
 def _store(path: Path, value) -> None:
     try:
-        text = encode(value)
+        text = signed(encode(value))
     except ValueError:
         return  # a node outside the whitelist: not cached (computed again next time)
+    except OSError:
+        return  # no signing key: the disk cache is disabled
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,7 @@ FIELDS = ("theta", "spins", "energy", "values", "empty", "couplings", "jacobian"
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("EBM_VERIFY_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EBM_VERIFY_KEY", str(tmp_path / "key" / "cache.key"))
     yield
     _THEORY_HASH.cache_clear()  # (monkeypatch is undone after this: clear the real functions)
     _PRODUCER_HASH.cache_clear()
@@ -237,6 +238,7 @@ def test_documents_are_stored_as_json_strings():
     model = model_from_spec(GIM_2)
     text = derivation_document(model, prove=False)
     stored = json.loads(derivation_cache.entry_path(model, "document").read_text())
+    assert len(stored.pop("hmac")) == 64
     assert stored == {"format": derivation_cache.FORMAT, "type": "str", "value": text}
     assert derivation_document(model, prove=False) == text
 
@@ -326,8 +328,8 @@ def test_document_key_changes_with_a_monkeypatched_source_hash(monkeypatch):
 def test_stale_document_is_not_served(monkeypatch):
     model = model_from_spec(GIM_2)
     text = derivation_document(model, prove=False)
-    derivation_cache.entry_path(model, "document").write_text(derivation_cache.encode("stale"))
-    assert derivation_document(model, prove=False) == "stale"  # same code: the entry is served
+    derivation_cache.entry_path(model, "document").write_text(derivation_cache.signed(derivation_cache.encode("stale")))
+    assert derivation_document(model, prove=False) == "stale"  # same code: the (signed) entry is served
     _edited(monkeypatch, "verify/document.py")
     assert derivation_document(model, prove=False) == text  # edited code: derived again
 
@@ -378,3 +380,33 @@ def test_old_pickle_entries_are_ignored():
     old.write_bytes(pickle.dumps("hello"))
     assert derivation_cache.closed_forms(model) == derived(GIM_2)
     assert old.read_bytes() == pickle.dumps("hello") and path.exists()
+
+
+# ------------------------------------------------------------------ signatures
+
+
+def test_a_well_formed_but_unsigned_or_foreign_entry_is_not_believed(tmp_path):
+    # a planted derivation can be well formed and wrong: without this user's signature it is a miss
+    model = model_from_spec(GIM_2)
+    path = derivation_cache.entry_path(model, "document")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = derivation_document(model, prove=False)
+    for planted in (derivation_cache.encode("wrong"),  # unsigned
+                    derivation_cache.signed(derivation_cache.encode("wrong"), key=b"k" * 32)):  # someone else's key
+        path.write_text(planted)
+        assert derivation_document(model, prove=False) == text
+    signed = json.loads(path.read_text())
+    signed["value"] = "edited"  # a signed entry edited afterwards
+    path.write_text(json.dumps(signed))
+    assert derivation_document(model, prove=False) == text
+
+
+def test_the_key_lives_outside_the_cache_and_is_private():
+    import os
+    import stat
+
+    key = derivation_cache.signing_key()
+    path = os.environ["EBM_VERIFY_KEY"]
+    assert key is not None and len(key) >= 32 and open(path, "rb").read() == key
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert not path.startswith(str(derivation_cache.cache_dir()))
