@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import platform
 import sys
 import warnings
+from pathlib import Path
 
 from theory.errors import SpecError
 
@@ -20,12 +23,105 @@ from . import __version__
 
 __all__ = ["main"]
 
+#: the highest working precision accepted (mpmath at 10^4 digits is already minutes per case)
+MAX_DPS = 10000
+#: the longest flow time accepted (LSODA to 1e300 does not return)
+MAX_T_MAX = 1e12
+#: the most seeded starts of ``fixed-points`` (each is a flow and a Newton polish)
+MAX_SEEDS = 1000
+#: the spins of the enumerated cases (``run``, ``baseline save``, ``sweep``, ``list``): enumerating the
+#: cases of N = 12 already takes minutes and a gigabyte, N = 16 tens of gigabytes
+N_RANGE = (2, 10)
+#: wall time beyond which ``run``, ``baseline save``, ``sweep`` and ``derive`` refuse to start without --allow-large
+LARGE_SECONDS = 30 * 60
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors in one line (``ebm-verify: error: ...``) and exit code 2, like every other error."""
+
+    def error(self, message: str):
+        print(f"ebm-verify: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
 
 def _int_list(text: str) -> tuple[int, ...]:
     try:
-        return tuple(int(t) for t in text.split(",") if t.strip())
+        values = tuple(int(t) for t in text.split(",") if t.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one number of spins, got {text!r}")
+    lo, hi = N_RANGE
+    bad = [v for v in values if not lo <= v <= hi]
+    if bad:
+        raise argparse.ArgumentTypeError(f"numbers of spins must lie in {lo}..{hi}, got {bad[0]}")
+    return values
+
+
+def _whole(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be a whole number, got {text!r}") from None
+
+
+def _jobs(text: str) -> int:
+    v = _whole(text, "the number of worker processes")
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"the number of worker processes must be at least 1, got {v}")
+    return v
+
+
+def _seeds(text: str) -> int:
+    v = _whole(text, "the number of seeded starts")
+    if not 0 <= v <= MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"the number of seeded starts must lie in 0..{MAX_SEEDS}, got {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    v = _whole(text, "the seed")
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"the seed must be a whole number >= 0, got {v}")
+    return v
+
+
+def _dps(text: str) -> int:
+    v = _whole(text, "the precision (decimal digits)")
+    if not 10 <= v <= MAX_DPS:
+        raise argparse.ArgumentTypeError(f"the precision must lie in 10..{MAX_DPS} decimal digits, got {v}")
+    return v
+
+
+def _finite(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def _weight_scale(text: str) -> float:
+    v = _finite(text)
+    if not 0 < v <= 100:
+        raise argparse.ArgumentTypeError(f"the weight scale must lie in (0, 100], got {text}")
+    return v
+
+
+def _t_max(text: str) -> float:
+    v = _finite(text)
+    if not 1 <= v <= MAX_T_MAX:
+        raise argparse.ArgumentTypeError(f"the flow time must lie in [1, {MAX_T_MAX:g}], got {text}")
+    return v
+
+
+def _threshold(text: str) -> float:
+    v = _finite(text)
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"the threshold must lie in (0, 1), got {text}")
+    return v
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -33,7 +129,7 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ebm-verify", description="Verify the effective-model theory of EBMs on binary variables.")
+    p = _Parser(prog="ebm-verify", description="Verify the effective-model theory of EBMs on binary variables.")
     p.add_argument("--version", action="version", version=f"ebm-verify {__version__}")
     sub = p.add_subparsers(dest="verb", required=True)
 
@@ -43,8 +139,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--n", type=_int_list, default=(2, 3), help="numbers of spins, e.g. 2,3")
     run.add_argument("--families", type=_words, default=None, help="model families, e.g. rbm,gim")
     run.add_argument("--case", default=None, help="run one enumerated case by name")
-    run.add_argument("--dps", type=int, default=50, help="working precision in decimal digits (default 50)")
-    run.add_argument("--jobs", type=int, default=None, help="worker processes (default: the number of CPUs)")
+    run.add_argument("--dps", type=_dps, default=50, help="working precision in decimal digits (default 50)")
+    run.add_argument("--jobs", type=_jobs, default=None, help="worker processes (default, and at most: the number of CPUs)")
     run.add_argument("--scheduler", default=None, help="run the cases on an existing Dask cluster (tcp://host:port)")
     run.add_argument("--json", dest="json_out", default=None, help="write the JSON report to this file")
     run.add_argument("--md", dest="md_out", default=None, help="write a Markdown report to this file")
@@ -52,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--baseline", default=None, help="compare with a saved baseline; exit 1 on a regression")
     run.add_argument("--certify", action="store_true", help="attach ball-arithmetic certificates to F2, S1, S2 verdicts")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--allow-large", action="store_true", help=f"start even when the estimate exceeds {LARGE_SECONDS // 60} min")
 
     bl = sub.add_parser("baseline", help="save a regression baseline (a JSON report of a run)")
     blsub = bl.add_subparsers(dest="action", required=True)
@@ -59,9 +156,10 @@ def _parser() -> argparse.ArgumentParser:
     save.add_argument("file")
     for flag, kw in (("--quick", {"action": "store_true"}), ("--only", {"type": _words, "default": None}),
                      ("--n", {"type": _int_list, "default": (2, 3)}), ("--families", {"type": _words, "default": None}),
-                     ("--dps", {"type": int, "default": 50}), ("--jobs", {"type": int, "default": None})):
+                     ("--dps", {"type": _dps, "default": 50}), ("--jobs", {"type": _jobs, "default": None})):
         save.add_argument(flag, **kw)
     save.add_argument("--no-progress", action="store_true")
+    save.add_argument("--allow-large", action="store_true")
 
     df = sub.add_parser("diff", help="compare two reports or baselines; exit 1 on a regression")
     df.add_argument("old")
@@ -73,39 +171,40 @@ def _parser() -> argparse.ArgumentParser:
 
     cl = sub.add_parser("classify", help="classify the case's parameter point (fixed point? which kind? spectrum of H)")
     cl.add_argument("case_file")
-    cl.add_argument("--dps", type=int, default=50)
+    cl.add_argument("--dps", type=_dps, default=50)
     cl.add_argument("--polish", action="store_true", help="first move to the fixed point Newton finds from the point")
     cl.add_argument("--follow-fibre", action="store_true", help="at a data-consistent point, walk along a neutral direction")
     cl.add_argument("--certify", action="store_true", help="prove existence (Krawczyk) and the inertia of H in ball arithmetic")
 
     fp = sub.add_parser("fixed-points", help="search fixed points from seeded starts, classify and merge them")
     fp.add_argument("case_file")
-    fp.add_argument("--seeds", type=int, default=5)
-    fp.add_argument("--dps", type=int, default=50)
-    fp.add_argument("--scale", type=float, default=0.5, help="scale of the seeded random starts")
-    fp.add_argument("--t-max", type=float, default=1e5, help="longest flow time before Newton")
+    fp.add_argument("--seeds", type=_seeds, default=5)
+    fp.add_argument("--dps", type=_dps, default=50)
+    fp.add_argument("--scale", type=_weight_scale, default=0.5, help="scale of the seeded random starts")
+    fp.add_argument("--t-max", type=_t_max, default=1e5, help="longest flow time before Newton")
 
     fl = sub.add_parser("flow", help="integrate the flow and report per-order learning times (H2)")
     fl.add_argument("case_file")
-    fl.add_argument("--t-max", type=float, default=1e6)
+    fl.add_argument("--t-max", type=_t_max, default=1e6)
     fl.add_argument("--metric", default="moment", help="coupling, coupling-boolean, moment, connected, maxent or all")
-    fl.add_argument("--threshold", type=float, default=0.2)
+    fl.add_argument("--threshold", type=_threshold, default=0.2)
     fl.add_argument("--plot", default=None, help="write the per-order errors to this PNG")
-    fl.add_argument("--eps", type=float, default=1e-2, help="weight scale of the start when the case has no params")
-    fl.add_argument("--seed", type=int, default=0)
+    fl.add_argument("--eps", type=_weight_scale, default=1e-2, help="weight scale of the start when the case has no params")
+    fl.add_argument("--seed", type=_seed, default=0)
 
     sw = sub.add_parser("sweep", help="H2/H3 over the enumerated sweep, resumable (results appended to --store)")
     sw.add_argument("--quick", action="store_true")
     sw.add_argument("--n", type=_int_list, default=(3, 4))
     sw.add_argument("--store", default="sweep.jsonl", help="JSON-lines store; a rerun skips the cases in it")
-    sw.add_argument("--jobs", type=int, default=None)
-    sw.add_argument("--dps", type=int, default=30, help="precision of the endpoint classification")
+    sw.add_argument("--jobs", type=_jobs, default=None)
+    sw.add_argument("--dps", type=_dps, default=30, help="precision of the endpoint classification")
     sw.add_argument("--case", default=None, help="run one sweep case by id and print its record")
     sw.add_argument("--json", dest="json_out", default=None, help="write the summary to this file")
     sw.add_argument("--plot", default=None, help="learning times per order across the sweep (PNG)")
     sw.add_argument("--metric", default="moment", help="metric of the printed summary and the plot")
-    sw.add_argument("--threshold", type=float, default=0.2)
+    sw.add_argument("--threshold", type=_threshold, default=0.2)
     sw.add_argument("--no-progress", action="store_true")
+    sw.add_argument("--allow-large", action="store_true", help=f"start even when the estimate exceeds {LARGE_SECONDS // 60} min")
 
     sc = sub.add_parser("scaling", help="H1: per-order slopes of J, G and K as the weights shrink")
     sc.add_argument("case_file")
@@ -118,10 +217,11 @@ def _parser() -> argparse.ArgumentParser:
     dv.add_argument("--pdf", action="store_true", help="also compile it with pdflatex")
     dv.add_argument("--no-proofs", action="store_true", help="leave out the table of identities proved (faster)")
     dv.add_argument("--no-cache", action="store_true", help="derive again instead of reading the derivation cache")
+    dv.add_argument("--allow-large", action="store_true", help=f"derive even when the estimate exceeds {LARGE_SECONDS // 60} min")
 
     cp = sub.add_parser("couplings", help="effective couplings, moments and log Z of a case")
     cp.add_argument("case_file")
-    cp.add_argument("--dps", type=int, default=50)
+    cp.add_argument("--dps", type=_dps, default=50)
     cp.add_argument("--gauge", choices=("spin", "boolean"), default="spin")
     return p
 
@@ -141,17 +241,183 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ebm-verify: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("ebm-verify: error: out of memory; use a smaller model or fewer spins", file=sys.stderr)
+        return 2
+
+
+# --- output files: checked before computing, written with a fallback --------------------------------------
+
+
+def _check_output(path: str | None, flag: str) -> None:
+    """Refuse, before anything is computed, an output path whose folder is missing, that is a folder, or
+    that cannot be opened for writing (tried in append mode, so an existing file is not truncated)."""
+    if path is None:
+        return
+    if not str(path).strip():
+        raise SpecError(f"{flag} needs a file name")
+    p = Path(path)
+    if p.is_dir():
+        raise SpecError(f"{flag} {path!r} is a folder; name a file in it")
+    parent = p.parent
+    if not parent.exists():
+        raise SpecError(f"{flag} {path!r}: the folder {str(parent)!r} does not exist; create it or choose another path")
+    if not parent.is_dir():
+        raise SpecError(f"{flag} {path!r}: {str(parent)!r} is not a folder")
+    existed = p.exists() or p.is_symlink()
+    try:
+        with open(p, "a"):
+            pass
+    except OSError as err:
+        raise SpecError(f"{flag} {path!r} cannot be written ({err.strerror}); choose another path") from None
+    if not existed:
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def _check_plot(path: str | None, flag: str = "--plot") -> None:
+    if path is None:
+        return
+    from .plots import check_plot_path
+
+    check_plot_path(path, flag)
+    _check_output(path, flag)
+
+
+def _replace_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path``; a regular file is replaced atomically (a failed write leaves the old one)."""
+    p = Path(path)
+    if p.exists() and not p.is_file():  # /dev/stdout, a pipe: write through
+        with open(p, "w") as fh:
+            fh.write(text)
+        return
+    target = p.resolve() if p.is_symlink() else p
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
+
+
+def _write_output(path: str, text: str, flag: str) -> bool:
+    """Write an output file; when that fails (a full disk), keep the text in a fallback file in the
+    temporary folder (or print it to stdout when even that fails) and say so in one line. ``False`` on failure."""
+    try:
+        _replace_atomically(path, text)
+        return True
+    except OSError as err:
+        import tempfile
+
+        try:
+            suffix = Path(path).suffix or (".json" if text.lstrip().startswith("{") else ".txt")
+            fd, fallback = tempfile.mkstemp(prefix="ebm-verify-", suffix=suffix)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            kept = f"it was saved to {fallback} instead"
+        except OSError:
+            print(text)
+            kept = "it was printed to stdout instead"
+        print(f"ebm-verify: error: cannot write {flag} {path!r} ({err.strerror or err}); {kept}", file=sys.stderr)
+        return False
+
+
+# --- estimates of the work -------------------------------------------------------------------------------
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size or (unit in ("h", "min") and seconds >= size):
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _check_work(cpu_seconds: float, workers: int, what: str, allow_large: bool, hint: str) -> None:
+    """Refuse, in one line, work estimated beyond :data:`LARGE_SECONDS` of wall time unless ``--allow-large``;
+    announce long work that starts."""
+    wall = cpu_seconds / max(1, workers)
+    on = f" on {workers} processes" if workers > 1 else ""
+    if wall > LARGE_SECONDS and not allow_large:
+        raise SpecError(f"{what} is estimated at about {_duration(wall)}{on} (more than {LARGE_SECONDS // 60} min); "
+                        f"{hint}, or pass --allow-large to start it anyway")
+    if wall > 2 * 60:
+        print(f"note: {what} is estimated at about {_duration(wall)}{on}", file=sys.stderr)
+
+
+def _peek_model_spec(path: str) -> dict | None:
+    """The model spec of a case file (or of a file holding only a spec), read without building anything;
+    ``None`` when the file cannot be read (the loader then says why)."""
+    try:
+        obj = json.loads(Path(path).read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if isinstance(obj, dict) and "family" in obj:
+        return obj
+    spec = obj.get("model") if isinstance(obj, dict) else None
+    return spec if isinstance(spec, dict) else None
+
+
+def _spec_size(spec: dict) -> tuple[int, int] | None:
+    """``(N, P)`` of a model spec whose parameter count is not bounded by N (hidden layers, custom); else ``None``."""
+    n = spec.get("n")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        return None
+    family = spec.get("family")
+    if family in ("rbm", "mlp"):
+        m = spec.get("hidden")
+        if not isinstance(m, int) or isinstance(m, bool) or m < 1:
+            return None
+        return n, n + m + n * m + (m if family == "mlp" else 0)
+    if family == "custom" and isinstance(spec.get("params"), list):
+        return n, len(spec["params"])
+    return None
+
+
+#: seconds per second derivative ``∂_k∂_l J_A`` (there are ``D P^2``) derived, and per one proved
+#: (``rbm`` N = 2: M = 8 in 6 s, M = 32 in 35 s; N = 4, M = 3 in 10 s; with the proofs M = 8 in 1 min)
+DERIVE_UNIT_SECONDS = 3e-3
+PROOF_UNIT_SECONDS = 25e-3
+
+
+def _check_derive_size(n: int, P: int, family, args) -> None:
+    work = (2**n - 1) * P * P
+    seconds = 2 + work * (DERIVE_UNIT_SECONDS + (0 if args.no_proofs else PROOF_UNIT_SECONDS))
+    _check_work(seconds, 1, f"deriving the closed forms of this {family} model (N = {n}, P = {P} parameters: "
+                            f"D·P² = {work:.3g} second derivatives of J)", args.allow_large,
+                "use fewer hidden units or parameters" + ("" if args.no_proofs else ", or --no-proofs"))
 
 
 def _derive(args) -> int:
+    from types import SimpleNamespace
+
+    from theory.closed_forms import check_derivable
+
     from .document import compile_pdf, derivation_document, load_model, overfull_boxes
 
-    model = load_model(args.case_file)
     if not args.out.endswith(".tex"):
         raise SpecError(f"--out must name a .tex file, got {args.out!r}")
+    _check_output(args.out, "--out")
+    spec = _peek_model_spec(args.case_file)
+    size = _spec_size(spec) if spec else None
+    if size:  # before the model is built: 10^5 hidden units take seconds to build and years to derive
+        check_derivable(SimpleNamespace(n=size[0], family=spec.get("family"), activation=spec.get("activation", "tanh")))
+        _check_derive_size(*size, spec.get("family"), args)
+    model = load_model(args.case_file)
+    check_derivable(model)
+    if not size:
+        _check_derive_size(model.n, model.P, model.family, args)
     text = derivation_document(model, prove=not args.no_proofs, cache=not args.no_cache)
-    with open(args.out, "w") as fh:
-        fh.write(text)
+    if not _write_output(args.out, text, "--out"):
+        return 2
     print(f"wrote {args.out}")
     if args.pdf:
         pdf, log = compile_pdf(args.out)
@@ -178,8 +444,6 @@ def _classify(args) -> int:
 def _fixed_points(args) -> int:
     from .commands import fixed_points_document
 
-    if args.seeds < 0:
-        raise SpecError(f"--seeds must be >= 0, got {args.seeds}")
     docs = fixed_points_document(args.case_file, args.seeds, args.dps, args.scale, args.t_max, progress=True)
     print(json.dumps(docs, indent=2))
     return 0
@@ -188,6 +452,7 @@ def _fixed_points(args) -> int:
 def _flow(args) -> int:
     from .commands import flow_document
 
+    _check_plot(args.plot)
     doc = flow_document(args.case_file, args.t_max, args.metric, args.threshold, args.plot, args.eps, args.seed)
     print(json.dumps(doc, indent=2))
     return 0
@@ -196,27 +461,43 @@ def _flow(args) -> int:
 def _scaling(args) -> int:
     from .commands import scaling_document
 
+    _check_plot(args.plot)
     print(json.dumps(scaling_document(args.case_file, args.plot, args.uniform), indent=2))
     return 0
 
 
 def _sweep(args) -> int:
-    from .sweep import THRESHOLDS, run_case, run_sweep, summarize, sweep_cases
+    from .learning import METRICS
+    from .runner import worker_count
+    from .sweep import THRESHOLDS, estimate_case_seconds, read_store, run_case, run_sweep, summarize, sweep_cases
 
     cases = sweep_cases(ns=args.n, quick=args.quick)
     if args.case:
         match = [c for c in cases + sweep_cases(ns=(3, 4)) if c.id == args.case]
         if not match:
             raise SpecError(f"no sweep case is called {args.case!r}; see the ids in the store or the summary")
+        _check_work(estimate_case_seconds(match[0]), 1, f"sweep case {args.case!r}", args.allow_large, "choose a smaller case")
         print(json.dumps(run_case(match[0], args.dps), indent=2))
         return 0
     key = f"{args.metric}@{args.threshold}"
     if args.threshold not in THRESHOLDS:
         raise SpecError(f"--threshold must be one of {THRESHOLDS} (the thresholds a sweep records)")
+    if args.metric not in METRICS:
+        raise SpecError(f"unknown metric {args.metric!r}; choose one of {', '.join(METRICS)}")
+    _check_output(args.store, "--store")
+    _check_output(args.json_out, "--json")
+    _check_plot(args.plot)
+    if Path(args.store).exists():
+        stored = set(read_store(args.store, quiet=True))
+        todo = [c for c in cases if c.id not in stored]
+    else:
+        todo = cases
+    workers = worker_count(args.jobs, len(todo))
+    _check_work(sum(estimate_case_seconds(c) for c in todo), workers,
+                f"the sweep ({len(todo)} flows to run, N = {','.join(map(str, args.n))})", args.allow_large,
+                "lower --n or use --quick")
     records = run_sweep(cases, args.store, args.jobs, args.dps, progress=not args.no_progress)
     summary = summarize(records)
-    if key not in summary["H2"]:
-        raise SpecError(f"unknown metric {args.metric!r}")
     row = summary["H2"][key]
     print(f"H2 ({key}): {row['ordered']} of {row['cases']} cases have t_1 <= ... <= t_N")
     for k, v in summary["H2"].items():
@@ -227,20 +508,24 @@ def _sweep(args) -> int:
           f"{summary['H3']['order_1_matched']} of {summary['H3']['fixed_point_endpoints']} fixed points, order 2 at "
           f"{summary['H3']['order_2_matched']}; low-order spurious without an unstable direction: "
           f"{summary['H3']['low_order_spurious_without_unstable_direction'] or 'none'}")
+    written = True
     if args.json_out:
-        with open(args.json_out, "w") as fh:
-            json.dump(summary, fh, indent=2)
+        written = _write_output(args.json_out, json.dumps(summary, indent=2), "--json")
     if args.plot:
         from .plots import plot_learning_times
 
         plot_learning_times(list(records.values()), args.metric, args.threshold, args.plot)
+    if not written:
+        return 2
     return 1 if summary["H3"]["low_order_spurious_without_unstable_direction"] else 0
 
 
 def _baseline(args) -> int:
     args.case, args.json_out, args.md_out, args.tex_out, args.baseline = None, args.file, None, None, None
+    args.saving_baseline = True
     code = _run(args)
-    print(f"baseline written to {args.file}")
+    if code in (0, 1, 2) and getattr(args, "written", False):
+        print(f"baseline written to {args.file}")
     return code
 
 
@@ -279,8 +564,19 @@ def _closed_form_digests(jobs) -> dict:
 def _run(args) -> int:
     from .registry import find_case, get, propositions
     from .report import exit_code, format_observations, format_table, json_report, latex_report, markdown_report, summary_rows
+    from .runner import Interrupted, estimate_seconds, run_jobs, worker_count
 
+    baseline_file = getattr(args, "saving_baseline", False)
+    for path, flag in ((args.json_out, "baseline file" if baseline_file else "--json"), (args.md_out, "--md"),
+                       (args.tex_out, "--tex")):
+        _check_output(path, flag)
+    baseline = None
+    if args.baseline:
+        from .baseline import load_report
+
+        baseline = load_report(args.baseline)
     props = [get(pid) for pid in args.only] if args.only else propositions()
+    scheduler = getattr(args, "scheduler", None)
     if args.case:
         case, owners = find_case(args.case, [p.id for p in props])
         jobs = [(p, case) for p in props if p.id in owners]
@@ -288,11 +584,18 @@ def _run(args) -> int:
         jobs = [(p, c) for p in props for c in p.cases(ns=args.n, families=args.families, quick=args.quick)]
     if not jobs:
         raise SpecError("no enumerated case matches --n/--families/--only; `ebm-verify list --cases` shows them")
-    from .runner import run_jobs
-
-    verdicts, skips, observations, seconds = run_jobs(jobs, args.dps, args.jobs, progress=not args.no_progress,
-                                                      scheduler=getattr(args, "scheduler", None),
-                                                      certify=getattr(args, "certify", False))
+    workers = (os.cpu_count() or 1) if scheduler else worker_count(args.jobs, len({c.name for _, c in jobs}))
+    spins = sorted({c.meta["sweep"].model["n"] if "sweep" in (c.meta or {}) else c.n for _, c in jobs})
+    _check_work(estimate_seconds(jobs, args.dps), workers,
+                f"this run ({len(jobs)} checks, N = {','.join(map(str, spins))})",
+                args.allow_large, "lower --n or narrow it with --only/--families/--quick")
+    interrupted = None
+    try:
+        verdicts, skips, observations, seconds = run_jobs(jobs, args.dps, args.jobs, progress=not args.no_progress,
+                                                          scheduler=scheduler, certify=getattr(args, "certify", False))
+    except Interrupted as stop:
+        interrupted = stop
+        verdicts, skips, observations, seconds = stop.partial
     print(format_table(summary_rows(verdicts, seconds, skips)))
     if observations:
         print(format_observations(observations))
@@ -303,17 +606,55 @@ def _run(args) -> int:
         print(f"not applicable: {s.proposition} on {s.case}: {s.reason}")
     meta = {"version": __version__, "python": platform.python_version(), "dps": args.dps,
             "seconds": round(sum(seconds.values()), 2)}
+    if interrupted is not None:
+        meta["interrupted"] = {"checks_finished": interrupted.total - len(interrupted.unfinished),
+                               "checks": interrupted.total,
+                               "unfinished": sorted(f"{p.id} on {c.name}" for p, c in interrupted.unfinished)}
+        return _keep_interrupted(args, interrupted, verdicts, meta, skips, observations)
     text = json_report(verdicts, meta, skips, observations, _closed_form_digests(jobs))
-    for path, content in ((args.json_out, lambda: text), (args.md_out, lambda: markdown_report(verdicts, meta, skips, observations)),
-                          (args.tex_out, lambda: latex_report(verdicts, meta, skips, observations))):
+    written = True
+    for path, flag, content in ((args.json_out, "--json", lambda: text),
+                                (args.md_out, "--md", lambda: markdown_report(verdicts, meta, skips, observations)),
+                                (args.tex_out, "--tex", lambda: latex_report(verdicts, meta, skips, observations))):
         if path:
-            with open(path, "w") as fh:
-                fh.write(content())
-    if args.baseline:
-        from .baseline import diff_reports, format_diff, load_report
+            written = _write_output(path, content(), "the baseline" if baseline_file and flag == "--json" else flag) and written
+    args.written = written
+    if baseline is not None:
+        from .baseline import diff_reports, format_diff
 
-        changes = diff_reports(load_report(args.baseline), json.loads(text))
+        changes = diff_reports(baseline, json.loads(text))
         print(format_diff(changes))
         if changes["regressions"]:
             return 1
+    if not written:
+        return 2
     return exit_code(verdicts)
+
+
+#: where an interrupted ``run`` without --json/--md/--tex keeps what finished
+PARTIAL_REPORT = "ebm-verify-partial.json"
+
+
+def _keep_interrupted(args, stop, verdicts, meta, skips, observations) -> int:
+    """Ctrl-C: write what finished to the requested reports (a baseline to ``FILE.partial.json``, never
+    to FILE itself), or to :data:`PARTIAL_REPORT`; say so and how to re-run, in one line; exit 130."""
+    from .report import json_report, latex_report, markdown_report
+
+    text = json_report(verdicts, meta, skips, observations, None)
+    outputs = []
+    if getattr(args, "saving_baseline", False):
+        outputs.append((str(Path(args.json_out).with_suffix(".partial.json")), "the partial baseline", lambda: text))
+    else:
+        outputs += [(path, flag, content) for path, flag, content in (
+            (args.json_out, "--json", lambda: text),
+            (args.md_out, "--md", lambda: markdown_report(verdicts, meta, skips, observations)),
+            (args.tex_out, "--tex", lambda: latex_report(verdicts, meta, skips, observations))) if path]
+    if not outputs:
+        outputs.append((PARTIAL_REPORT, "the partial report", lambda: text))
+    kept = [path for path, flag, content in outputs if _write_output(path, content(), flag)]
+    done = meta["interrupted"]["checks_finished"]
+    where = f"kept in {', '.join(kept)}" if kept else "see above for where they were kept"
+    print(f"ebm-verify: interrupted: {done} of {stop.total} checks finished, {where} (meta.interrupted lists the "
+          f"{len(stop.unfinished)} unfinished); run the same command again to check everything, or narrow it "
+          "with --only/--case", file=sys.stderr)
+    return 130

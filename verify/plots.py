@@ -2,9 +2,48 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 from theory.errors import SpecError
 
-__all__ = ["plot_errors", "plot_learning_times", "plot_scaling"]
+__all__ = ["plot_errors", "plot_learning_times", "plot_scaling", "FORMATS", "check_plot_path"]
+
+#: file formats a figure is written in, by the path's suffix
+FORMATS = ("png", "pdf", "svg")
+
+
+def check_plot_path(path: str, flag: str = "--plot") -> None:
+    """Refuse, before anything is computed, a figure path that is a folder or has no known suffix (matplotlib
+    would otherwise write ``DIR.png`` next to a folder ``DIR``)."""
+    if os.path.isdir(path):
+        raise SpecError(f"{flag} {path!r} is a folder; name a file in it, e.g. {os.path.join(path, 'figure.png')!r}")
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise SpecError(f"{flag} {path!r} must end in {', '.join('.' + f for f in FORMATS)}")
+
+
+def _save(fig, path: str) -> None:
+    """Write ``fig`` to exactly ``path`` (no suffix appended); when that fails (a full disk, a folder appeared),
+    keep the figure in the temporary folder and say so in one line instead of losing the results."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    fmt = suffix if suffix in FORMATS else "png"
+    try:
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "Is a directory")
+        fig.savefig(path, format=fmt)
+    except OSError as err:
+        import tempfile
+
+        fd, fallback = tempfile.mkstemp(prefix="ebm-verify-plot-", suffix=f".{fmt}")
+        os.close(fd)
+        try:
+            fig.savefig(fallback, format=fmt)
+            kept = f"the figure was saved to {fallback} instead"
+        except OSError:
+            kept = "the figure could not be saved anywhere"
+        print(f"warning: cannot write the plot {path!r} ({err.strerror or err}); {kept}", file=sys.stderr)
 
 
 def _pyplot():
@@ -34,7 +73,7 @@ def plot_errors(times, errors, metric: str, threshold: float, learning: list, pa
     ax.set_title(title or f"per-order error ({metric})")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -54,7 +93,7 @@ def plot_learning_times(records: list[dict], metric: str, threshold: float, path
     ax.set_ylabel("learning time t_k")
     ax.set_title(f"learning times ({metric}, δ = {threshold}); red: not ordered")
     fig.tight_layout()
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -79,5 +118,5 @@ def plot_scaling(fit, path: str, title: str = "") -> None:
         ax.legend(fontsize=7)
     fig.suptitle(title or "order scaling near small weights")
     fig.tight_layout()
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)

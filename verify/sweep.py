@@ -31,7 +31,8 @@ from theory.models import model_from_spec
 from .cases import parse_target
 from .learning import METRICS, integrate, is_ordered, learning_times, order_errors, settling_times, small_weight_init
 
-__all__ = ["SweepCase", "sweep_cases", "run_case", "run_sweep", "read_store", "summarize", "THRESHOLDS"]
+__all__ = ["SweepCase", "sweep_cases", "run_case", "run_sweep", "read_store", "summarize", "THRESHOLDS",
+           "estimate_case_seconds"]
 
 THRESHOLDS = (0.5, 0.2, 0.1)
 
@@ -159,18 +160,66 @@ def run_case(sc: SweepCase, dps: int = 30) -> dict:
     }
 
 
-def read_store(path) -> dict[str, dict]:
-    """Records already in the store, by id (a truncated last line from an interruption is ignored)."""
-    out = {}
+def _record(line: bytes) -> dict | None:
+    """A sweep record parsed from one line of the store, or ``None`` for anything else."""
+    try:
+        rec = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if (isinstance(rec, dict) and isinstance(rec.get("id"), str) and isinstance(rec.get("learning"), dict)
+            and isinstance(rec.get("endpoint"), dict) and isinstance(rec.get("eps"), (int, float))):
+        return rec
+    return None
+
+
+def read_store(path, repair: bool = False, quiet: bool = False) -> dict[str, dict]:
+    """Records already in the store, by id.
+
+    A last line without its newline was cut by an interruption: when it is not a whole record it is
+    ignored and, with ``repair``, moved to ``STORE.partial`` and cut from the store (so the next record
+    is not appended to it); a whole record that only lacks its newline gets it. Other lines that are not
+    sweep records (invalid JSON, no ``"id"``) are ignored with one warning naming their count (``quiet``:
+    no warnings)."""
+    out: dict[str, dict] = {}
     p = Path(path)
     if not p.exists():
         return out
-    for line in p.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
+    try:
+        data = p.read_bytes()
+    except OSError as err:
+        raise SpecError(f"cannot read the sweep store {str(p)!r}: {err.strerror}") from None
+    body, _, tail = data.rpartition(b"\n") if b"\n" in data else (b"", b"", data)
+    foreign = 0
+    for line in body.split(b"\n"):
+        if not line.strip():
             continue
-        out[rec["id"]] = rec
+        rec = _record(line)
+        if rec is None:
+            foreign += 1
+        else:
+            out[rec["id"]] = rec
+    if tail.strip():
+        rec = _record(tail)
+        if rec is not None:
+            out[rec["id"]] = rec
+            if repair:
+                with open(p, "ab") as fh:
+                    fh.write(b"\n")
+        elif repair:
+            aside = p.with_name(p.name + ".partial")
+            with open(aside, "ab") as fh:
+                fh.write(tail + b"\n")
+            with open(p, "r+b") as fh:
+                fh.truncate(len(data) - len(tail))
+                fh.flush()
+                os.fsync(fh.fileno())
+            print(f"warning: the last line of {p} was cut off (an interrupted write, {len(tail)} bytes): "
+                  f"moved it to {aside} and removed it from the store", file=sys.stderr)
+        elif not quiet:
+            print(f"warning: the last line of {p} was cut off (an interrupted write); ignored", file=sys.stderr)
+    if foreign and not quiet:
+        print(f"warning: {foreign} line{'s' if foreign > 1 else ''} of {p} {'are' if foreign > 1 else 'is'} not "
+              "sweep records (invalid JSON, or no \"id\"); ignored", file=sys.stderr)
     return out
 
 
@@ -181,6 +230,17 @@ def _append(path, record: dict) -> None:
         os.fsync(fh.fileno())
 
 
+def estimate_case_seconds(sc: SweepCase) -> float:
+    """A rough estimate of one sweep case's CPU seconds: the flow and the five metrics grow like 2^N P^2
+    (about 5 s for N = 3, 4 with two or three hidden units, 35 s for N = 4, M = 7 on this machine), the
+    maximum-entropy metric like D^3."""
+    model = sc.model
+    n = int(model.get("n", 3))
+    m = int(model.get("hidden", 1))
+    P = n + m + n * m + (m if model.get("family") == "mlp" else 0)
+    return 3.0 + 1.3e-3 * 2**n * P**2 * max(1.0, sc.t_max / 1e6) ** 0.1 + 1e-6 * 8**n
+
+
 _CASES: list = []
 
 
@@ -189,41 +249,64 @@ def _work(index: int, dps: int) -> dict:
 
 
 def run_sweep(cases: list[SweepCase], store, workers: int | None = None, dps: int = 30, progress: bool = True) -> dict[str, dict]:
-    """Run the cases missing from ``store`` (JSON lines), appending each record as it finishes."""
+    """Run the cases missing from ``store`` (JSON lines), appending each record as it finishes.
+
+    ``workers`` is capped at the cases to run and the CPUs. Ctrl-C terminates the workers at once (what
+    finished is stored). When the store cannot be appended to (a full disk), the remaining records go to
+    a fallback file in the temporary folder, named in one warning."""
     from tqdm import tqdm
 
+    from .runner import ignore_sigint, stop_pool, worker_count
+
     global _CASES
-    done = read_store(store)
+    done = read_store(store, repair=True)
     todo = [c for c in cases if c.id not in done]
     if done:
         print(f"resuming: {len(cases) - len(todo)} of {len(cases)} cases already in {store}", file=sys.stderr)
     _CASES = todo
     bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc="sweep", unit="flow", disable=not progress,
                file=sys.stderr, leave=False)
-    workers = workers or os.cpu_count() or 1
+    workers = worker_count(workers, len(todo))
+    target = [store]
+
+    def keep(rec: dict) -> None:
+        try:
+            _append(target[0], rec)
+        except OSError as err:
+            if target[0] != store:
+                raise SpecError(f"cannot append to the sweep store {store!r} ({err.strerror}) nor to {target[0]!r}; "
+                                f"{len(done)} records were kept") from None
+            import tempfile
+
+            fd, fallback = tempfile.mkstemp(prefix="ebm-verify-sweep-", suffix=".jsonl")
+            os.close(fd)
+            target[0] = fallback
+            print(f"warning: cannot append to the sweep store {store} ({err.strerror}); the remaining records go to "
+                  f"{fallback} (append it to the store, e.g. `cat {fallback} >> {store}`, and rerun to resume)",
+                  file=sys.stderr)
+            _append(fallback, rec)
+        done[rec["id"]] = rec
+        bar.update(1)
+
     try:
-        if workers <= 1 or len(todo) <= 1:
+        if workers <= 1:
             for k in range(len(todo)):
-                rec = _work(k, dps)
-                _append(store, rec)
-                done[rec["id"]] = rec
-                bar.update(1)
+                keep(_work(k, dps))
         else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"), initializer=ignore_sigint)
+            try:
                 futures = [pool.submit(_work, k, dps) for k in range(len(todo))]
-                try:
-                    for fut in as_completed(futures):
-                        rec = fut.result()
-                        _append(store, rec)
-                        done[rec["id"]] = rec
-                        bar.update(1)
-                except KeyboardInterrupt:
-                    for f in futures:
-                        f.cancel()
-                    raise
+                for fut in as_completed(futures):
+                    keep(fut.result())
+            except BaseException:
+                stop_pool(pool)
+                raise
+            pool.shutdown()
     except KeyboardInterrupt:
         bar.close()
-        raise SpecError(f"interrupted: {len(done)} of {len(cases)} cases are stored in {store}; rerun the same command to resume") from None
+        where = store if target[0] == store else f"{store} and {target[0]}"
+        raise SpecError(f"interrupted: {len(done)} of {len(cases)} cases are stored in {where}; "
+                        "rerun the same command to resume") from None
     bar.close()
     return {c.id: done[c.id] for c in cases if c.id in done}
 
