@@ -20,6 +20,7 @@ from pathlib import Path
 from theory.errors import SpecError
 
 from . import __version__
+from .numeric import DEFAULT_DPS
 
 __all__ = ["main"]
 
@@ -139,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--n", type=_int_list, default=(2, 3), help="numbers of spins, e.g. 2,3")
     run.add_argument("--families", type=_words, default=None, help="model families, e.g. rbm,gim")
     run.add_argument("--case", default=None, help="run one enumerated case by name")
-    run.add_argument("--dps", type=_dps, default=50, help="working precision in decimal digits (default 50)")
+    run.add_argument("--dps", type=_dps, default=DEFAULT_DPS, help=f"working precision in decimal digits (default {DEFAULT_DPS})")
     run.add_argument("--jobs", type=_jobs, default=None, help="worker processes (default, and at most: the number of CPUs)")
     run.add_argument("--scheduler", default=None, help="run the cases on an existing Dask cluster (tcp://host:port)")
     run.add_argument("--json", dest="json_out", default=None, help="write the JSON report to this file")
@@ -171,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cl = sub.add_parser("classify", help="classify the case's parameter point (fixed point? which kind? spectrum of H)")
     cl.add_argument("case_file")
-    cl.add_argument("--dps", type=_dps, default=50)
+    cl.add_argument("--dps", type=_dps, default=DEFAULT_DPS)
     cl.add_argument("--polish", action="store_true", help="first move to the fixed point Newton finds from the point")
     cl.add_argument("--follow-fibre", action="store_true", help="at a data-consistent point, walk along a neutral direction")
     cl.add_argument("--certify", action="store_true", help="prove existence (Krawczyk) and the inertia of H in ball arithmetic")
@@ -179,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
     fp = sub.add_parser("fixed-points", help="search fixed points from seeded starts, classify and merge them")
     fp.add_argument("case_file")
     fp.add_argument("--seeds", type=_seeds, default=5)
-    fp.add_argument("--dps", type=_dps, default=50)
+    fp.add_argument("--dps", type=_dps, default=DEFAULT_DPS)
     fp.add_argument("--scale", type=_weight_scale, default=0.5, help="scale of the seeded random starts")
     fp.add_argument("--t-max", type=_t_max, default=1e5, help="longest flow time before Newton")
 
@@ -221,7 +222,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cp = sub.add_parser("couplings", help="effective couplings, moments and log Z of a case")
     cp.add_argument("case_file")
-    cp.add_argument("--dps", type=_dps, default=50)
+    cp.add_argument("--dps", type=_dps, default=DEFAULT_DPS)
     cp.add_argument("--gauge", choices=("spin", "boolean"), default="spin")
     return p
 
@@ -244,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("ebm-verify: error: out of memory; use a smaller model or fewer spins", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `ebm-verify list --cases | head`: the reader left, nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 # --- output files: checked before computing, written with a fallback --------------------------------------
@@ -426,9 +430,25 @@ def _derive(args) -> int:
     return 0
 
 
+#: the largest number of parameters the high-precision verbs accept: ``classify`` and ``fixed-points``
+#: decompose P×P matrices at ``dps`` and ``2·dps`` digits, the others hold 2^N×P arrays of mpmath numbers
+MAX_PARAMETERS = {"classify": 300, "fixed-points": 300, "couplings": 5000, "flow": 5000, "scaling": 5000}
+
+
+def _check_model_size(path: str, verb: str) -> None:
+    """Refuse, before the model is built, a hidden layer or custom model with more parameters than the verb
+    can handle (``hidden = 100000`` would otherwise run for hours or exhaust memory)."""
+    spec = _peek_model_spec(path)
+    size = _spec_size(spec) if spec else None
+    if size is not None and size[1] > MAX_PARAMETERS[verb]:
+        raise SpecError(f"the model has P = {size[1]} parameters; {verb} handles at most {MAX_PARAMETERS[verb]} "
+                        "(use fewer hidden units)")
+
+
 def _couplings(args) -> int:
     from .commands import couplings_document
 
+    _check_model_size(args.case_file, "couplings")
     doc = couplings_document(args.case_file, args.dps, args.gauge)
     print(json.dumps(doc, indent=2))
     return 0
@@ -437,6 +457,7 @@ def _couplings(args) -> int:
 def _classify(args) -> int:
     from .commands import classify_document
 
+    _check_model_size(args.case_file, "classify")
     print(json.dumps(classify_document(args.case_file, args.dps, args.polish, args.follow_fibre, args.certify), indent=2))
     return 0
 
@@ -444,6 +465,7 @@ def _classify(args) -> int:
 def _fixed_points(args) -> int:
     from .commands import fixed_points_document
 
+    _check_model_size(args.case_file, "fixed-points")
     docs = fixed_points_document(args.case_file, args.seeds, args.dps, args.scale, args.t_max, progress=True)
     print(json.dumps(docs, indent=2))
     return 0
@@ -452,6 +474,7 @@ def _fixed_points(args) -> int:
 def _flow(args) -> int:
     from .commands import flow_document
 
+    _check_model_size(args.case_file, "flow")
     _check_plot(args.plot)
     doc = flow_document(args.case_file, args.t_max, args.metric, args.threshold, args.plot, args.eps, args.seed)
     print(json.dumps(doc, indent=2))
@@ -461,6 +484,7 @@ def _flow(args) -> int:
 def _scaling(args) -> int:
     from .commands import scaling_document
 
+    _check_model_size(args.case_file, "scaling")
     _check_plot(args.plot)
     print(json.dumps(scaling_document(args.case_file, args.plot, args.uniform), indent=2))
     return 0

@@ -450,3 +450,27 @@ def test_ctrl_c_on_a_parallel_run_stops_at_once(tmp_path):
     time.sleep(0.5)
     alive = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout.split()
     assert alive == []
+
+
+@pytest.mark.parametrize("verb", ["classify", "fixed-points", "couplings", "flow", "scaling"])
+def test_a_huge_hidden_layer_is_refused_before_it_is_built(tmp_path, capsys, verb):
+    import time
+
+    from verify.cli import main
+
+    case = {"model": {"family": "rbm", "n": 3, "hidden": 100000}, "target": {"named": "independent"}}
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(case))
+    start = time.perf_counter()
+    assert main([verb, str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "P = 400003 parameters" in err and "\n" not in err and time.perf_counter() - start < 10
+
+
+def test_a_closed_pipe_is_not_a_traceback():
+    import subprocess
+    import sys
+
+    out = subprocess.run(f"{sys.executable} -m verify list --cases | true", shell=True, capture_output=True,
+                         text=True, timeout=120)
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr
