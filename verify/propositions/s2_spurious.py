@@ -5,10 +5,11 @@ r"""S2 — spurious points: the closed-form spectra of :mod:`verify.spurious`, c
 * paramagnetic ``rbm`` (spin, :math:`b = 0`): the whole spectrum
   :math:`\{-(1-m_i^2)\}\cup\{0\}^M\cup\mathrm{spec}(\hat C)^{\times M}`;
 * paramagnetic ``mlp`` (tanh, :math:`b = 0`): a spurious fixed point with :math:`\operatorname{rank}G < D`
-  and the whole spectrum :math:`\{-(1-m_i^2)(1+\sum_\mu c_\mu^2)\}\cup\{0\}^{P-N}`: no unstable direction;
+  and the whole spectrum :math:`\{-(1-m_i^2)(1+\sum_\mu c_\mu^2)\}\cup\{0\}^{P-N}`: no unstable direction,
+  and :math:`J` moves at third order along its neutral directions (:math:`\tanh''(0) = 0`);
 * dead hidden unit: :math:`\{0\}\cup\mathrm{spec}(R)` appear;
 * degenerate paramagnetic point on a pure 3-body target: neutral directions that are *not*
-  effective-model invariant are detected as such.
+  effective-model invariant are detected as such (:math:`J` moves at second order along them).
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ def spurious_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case]:
                                     {"construction": "paramagnetic"}))
             if not families or "mlp" in families:
                 out.append(Case(f"s2/mlp-paramagnetic-n{n}-m2-tanh/{ttag}", MLP(n, 2, "tanh"), None, target,
-                                {"construction": "paramagnetic"}))
+                                {"construction": "paramagnetic", "J_moves_at_order": 3}))
         if n == 3 and (not families or "rbm" in families):
             out.append(Case("s2/rbm-paramagnetic-n3-m2/pure-3-body", RBM(3, 2), None,
-                            from_couplings({"1,2,3": "0.8"}, 3), {"construction": "degenerate"}))
+                            from_couplings({"1,2,3": "0.8"}, 3), {"construction": "degenerate", "J_moves_at_order": 2}))
         if n == 4 and (not families or "rbm" in families):
             for ttag, spec in (("pairwise-s1", {"named": "pairwise", "seed": 1}),
                                ("random-couplings-s2", {"named": "random-couplings", "seed": 2})):
@@ -96,10 +97,16 @@ def check_s2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
         reqs.append(Requirement.fact("non_invariant_neutral_directions_detected",
                                      None if c.neutral_invariant is None else (c.neutral and c.neutral_invariant is False),
                                      dps, f"neutral = {c.neutral}, invariant = {c.neutral_invariant}"))
+    if "J_moves_at_order" in case.meta:
+        order = case.meta["J_moves_at_order"]
+        reqs.append(Requirement.fact("order_at_which_J_moves_as_predicted",
+                                     None if c.neutral_invariant is None else c.invariance_order == order, dps,
+                                     f"J moves at order {c.invariance_order} along the neutral directions, predicted {order}"))
     if c.kind == "spurious" and c.P >= c.D:
         reqs.append(Requirement.zero("sigma_D_of_G", c.low.g_singular[c.D - 1], c.high.g_singular[c.D - 1], dps))
     extra = {"construction": point.description, "kind": c.kind, "stable": c.stable, "neutral": c.neutral,
              "unstable": c.unstable, "neutral_directions_leave_J_invariant": c.neutral_invariant,
+             "order_at_which_J_moves": c.invariance_order,
              "lowest_inconsistent_order": c.lowest_inconsistent_order,
              "predicted_eigenvalues": [mpmath.nstr(p, 12) for p in point.predicted_eigenvalues]}
     cert = None
