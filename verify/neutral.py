@@ -7,6 +7,10 @@ projection back onto :math:`J(\theta) = J^D` by minimal-norm Gauss–Newton step
 :math:`\delta = -G^+(J(\theta) - J^D)`; the next tangent is the previous direction projected onto the
 new :math:`\ker G` (so the path does not turn back). The largest :math:`|J - J^D|` seen after each
 projection must stay at working precision while :math:`\theta` moves by :math:`O(1)`.
+
+Whether a neutral direction is tangent to the fibre at all (THEORY.md S1: :math:`Gv = 0` is necessary, not
+sufficient) is decided by :func:`rank_nearby` (locally constant rank: the constant-rank theorem) and,
+where the rank drops, by :func:`fibre_motion`, which finds the order at which :math:`J` moves.
 """
 
 from __future__ import annotations
@@ -185,7 +189,7 @@ def _slice_residual(model, theta_star, J_star, v, row_projector, t, dps: int, ma
 
 
 def approach_fibre(model, theta_exact, directions_exact, rank: int, dps: int) -> list[SliceApproach]:
-    """:func:`_slice_residual` for each direction (exact vectors) at each t of :data:`TANGENCY_STEPS`;
+    r""":func:`_slice_residual` for each direction (exact vectors) at each t of :data:`TANGENCY_STEPS`;
     ``rank`` is the decided rank of :math:`G(\theta^*)`, whose leading right singular vectors span its row space."""
     out = []
     with working_precision(dps):
