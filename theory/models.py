@@ -32,10 +32,20 @@ import numpy as np
 import sympy as sp
 
 from . import activations
-from .arith import Arith, to_fraction
-from .conventions import check_n, format_subset, latex_subset, parse_subset, spin_table, subsets
+from .arith import Arith
+from .conventions import (
+    check_n,
+    format_subset,
+    latex_subset,
+    parse_number,
+    parse_subset,
+    parse_subset_keys,
+    show_value,
+    spin_table,
+    subsets,
+)
 from .errors import SpecError
-from .expression import compile_on_configurations, parse_energy, spin_symbols
+from .expression import check_energy_values, compile_on_configurations, parse_energy, spin_symbols
 
 __all__ = ["Param", "Model", "GIM", "RBM", "MLP", "Product", "Custom", "FAMILIES", "model_from_spec"]
 
@@ -120,9 +130,9 @@ class Model:
 
 def _number(value, where: str, problems: list) -> Fraction:
     try:
-        return to_fraction(value)
-    except (TypeError, ValueError, ZeroDivisionError):
-        problems.append(f"{where} must be a number or a decimal string, got {value!r}")
+        return parse_number(value, where)
+    except SpecError as err:
+        problems.append(str(err))
         return Fraction(0)
 
 
@@ -160,16 +170,11 @@ def _subset_dict(obj: dict, key: str, allowed: tuple, n: int, problems: list, re
         problems.append(f"params.{key} must be an object {{\"1,2\": value, ...}}")
         return {}
     out = {}
-    for text, v in values.items():
-        try:
-            A = parse_subset(text, n)
-        except SpecError as err:
-            problems.append(f"params.{key}: {err}")
-            continue
+    for A, text, v in parse_subset_keys(values, n, f"params.{key}", problems):
         if A not in allowed:
-            problems.append(f"params.{key}: subset {text!r} is not a parameter of this model")
+            problems.append(f"params.{key}: subset {show_value(text)} is not a parameter of this model")
             continue
-        out[A] = _number(v, f"params.{key}[{text!r}]", problems)
+        out[A] = _number(v, f"params.{key}[{show_value(text)}]", problems)
     return out
 
 
@@ -216,7 +221,7 @@ def times_spin(values: np.ndarray, i: int) -> np.ndarray:
 
 def _int_pos(value, name: str, lo: int = 1) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < lo:
-        raise SpecError(f"model.{name} must be an integer >= {lo}, got {value!r}")
+        raise SpecError(f"model.{name} must be an integer >= {lo}, got {show_value(value)}")
     return value
 
 
@@ -638,6 +643,7 @@ class Custom(Model):
         values = [_number(obj.get(name, 0), f"params.{name}", problems) for name in self.names]
         if problems:
             raise SpecError(problems)
+        check_energy_values(self.expr, self.spins, dict(zip(self.symbols, values)))
         return tuple(values)
 
     def params_to_json(self, theta):
@@ -645,6 +651,33 @@ class Custom(Model):
 
 
 FAMILIES = ("gim", "rbm", "mlp", "product", "custom")
+
+
+def _product_subsets(texts, n: int):
+    """``model.subsets`` of a product: a non-empty list of distinct non-empty subsets (or absent)."""
+    if texts is None:
+        return None
+    if not isinstance(texts, list) or not texts:
+        raise SpecError(
+            f"model.subsets must be a non-empty list of subsets such as [\"1,2\", \"1,2,3\"], got {show_value(texts)}"
+        )
+    problems, seen = [], {}
+    for text in texts:
+        try:
+            A = parse_subset(text, n)
+        except SpecError as err:
+            problems.append(f"model.subsets: {err}")
+            continue
+        if A == ():
+            problems.append("model.subsets: the empty subset \"\" has no coupling")
+        elif A in seen:
+            problems.append(
+                f"model.subsets: {show_value(seen[A])} and {show_value(text)} name the same subset; give it once"
+            )
+        seen.setdefault(A, text)
+    if problems:
+        raise SpecError(problems)
+    return texts
 
 
 def model_from_spec(spec) -> Model:
@@ -659,15 +692,20 @@ def model_from_spec(spec) -> Model:
         "product": {"fields", "subsets"},
         "custom": {"energy", "params"},
     }
-    if family not in allowed:
-        raise SpecError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
+    if not isinstance(family, str) or family not in allowed:
+        raise SpecError(f"unknown model family {show_value(family)}; choose one of {', '.join(FAMILIES)}")
     if "n" not in spec:
         raise SpecError("model.n (the number of spins) is missing")
     extra = sorted(set(spec) - allowed[family] - {"family", "n"})
     if extra:
-        raise SpecError(f"model has unknown keys {extra} for family {family!r}; allowed: {sorted(allowed[family])}")
+        raise SpecError(
+            f"model has unknown keys {show_value(extra)} for family {family!r}; allowed: {sorted(allowed[family])}"
+        )
     n = spec["n"]
     check_n(n)
+    for key, choices in (("hidden_units", ("spin", "bernoulli")), ("activation", activations.MLP_ACTIVATIONS)):
+        if key in spec and not (isinstance(spec[key], str) and spec[key] in choices):
+            raise SpecError(f"model.{key} must be one of {', '.join(choices)}, got {show_value(spec[key])}")
     if family == "gim":
         return GIM(n, spec.get("max_order"))
     if family in ("rbm", "mlp") and "hidden" not in spec:
@@ -677,7 +715,7 @@ def model_from_spec(spec) -> Model:
     if family == "mlp":
         return MLP(n, spec["hidden"], spec.get("activation", "tanh"))
     if family == "product":
-        return Product(n, spec.get("fields", False), spec.get("subsets"))
+        return Product(n, spec.get("fields", False), _product_subsets(spec.get("subsets"), n))
     if "energy" not in spec or "params" not in spec:
         raise SpecError("a custom model needs model.energy (a string) and model.params (a list of names)")
     return Custom(n, spec["energy"], spec["params"])

@@ -20,8 +20,17 @@ from fractions import Fraction
 
 import numpy as np
 
-from .arith import Arith, to_fraction
-from .conventions import check_n, format_subset, parse_subset, subset_index, subsets
+from .arith import Arith
+from .conventions import (
+    check_n,
+    format_subset,
+    parse_number,
+    parse_subset_keys,
+    short_number,
+    show_value,
+    subset_index,
+    subsets,
+)
 from .effective import log_probabilities as _log_probabilities_from_couplings
 from .effective import moments, moments_by_mask
 from .errors import SpecError
@@ -71,12 +80,9 @@ class Target:
 def _pseudocount(value) -> Fraction | None:
     if value is None:
         return None
-    try:
-        alpha = to_fraction(value)
-    except (TypeError, ValueError, ZeroDivisionError):
-        raise SpecError(f"pseudocount must be a positive number, got {value!r}") from None
+    alpha = parse_number(value, "target.pseudocount")
     if alpha <= 0:
-        raise SpecError(f"pseudocount must be positive, got {value!r}")
+        raise SpecError(f"target.pseudocount must be positive, got {show_value(value)}")
     return alpha
 
 
@@ -89,12 +95,12 @@ def from_probabilities(values, n: int, pseudocount=None, spec: dict | None = Non
     probs, problems = [], []
     for x, v in enumerate(values):
         try:
-            q = to_fraction(v)
-        except (TypeError, ValueError, ZeroDivisionError):
-            problems.append(f"target.probabilities[{x}] is not a number: {v!r}")
+            q = parse_number(v, f"target.probabilities[{x}]")
+        except SpecError as err:
+            problems.append(str(err))
             continue
         if q < 0:
-            problems.append(f"target.probabilities[{x}] = {v} is negative")
+            problems.append(f"target.probabilities[{x}] = {show_value(v)} is negative")
         probs.append(q)
     if problems:
         raise SpecError(problems)
@@ -112,7 +118,7 @@ def from_probabilities(values, n: int, pseudocount=None, spec: dict | None = Non
         )
     if alpha is not None:
         probs = [(q + alpha) / (1 + 2**n * alpha) for q in probs]
-        notes = (f"pseudocount {alpha} added to every probability, p <- (p + a)/(1 + 2^n a)",)
+        notes = (f"pseudocount {short_number(alpha)} added to every probability, p <- (p + a)/(1 + 2^n a)",)
     return Target(n, probabilities=tuple(probs), spec=spec or {"probabilities": [str(q) for q in values]}, notes=notes)
 
 
@@ -120,24 +126,20 @@ def from_couplings(values, n: int, gauge: str = "spin", spec: dict | None = None
     """Target from couplings ``{"1,2": value}`` (absent subsets are 0) in the spin or Boolean gauge."""
     check_n(n)
     if gauge not in ("spin", "boolean"):
-        raise SpecError(f"target.gauge must be \"spin\" or \"boolean\", got {gauge!r}")
+        raise SpecError(f"target.gauge must be \"spin\" or \"boolean\", got {show_value(gauge)}")
     if not isinstance(values, dict):
         raise SpecError("target.couplings must be an object {\"1\": value, \"1,2\": value, ...}")
     index = subset_index(n)
     J = [Fraction(0)] * len(index)
     problems = []
-    for text, v in values.items():
+    for A, text, v in parse_subset_keys(values, n, "target.couplings", problems):
         try:
-            A = parse_subset(text, n)
+            q = parse_number(v, f"target.couplings[{show_value(text)}]")
         except SpecError as err:
-            problems.append(f"target.couplings: {err}")
+            problems.append(str(err))
             continue
-        if A == ():
-            continue  # the constant only shifts log Z
-        try:
-            J[index[A]] = to_fraction(v)
-        except (TypeError, ValueError, ZeroDivisionError):
-            problems.append(f"target.couplings[{text!r}] is not a number: {v!r}")
+        if A != ():  # the constant only shifts log Z
+            J[index[A]] = q
     if problems:
         raise SpecError(problems)
     if gauge == "boolean":
@@ -155,10 +157,12 @@ def from_samples(rows, n: int, pseudocount=None, spec: dict | None = None) -> Ta
     if lengths != {n}:
         bad = next(k for k, r in enumerate(rows) if not isinstance(r, list) or len(r) != n)
         raise SpecError(f"target.samples is ragged or has the wrong width: row {bad} does not have n = {n} entries")
+    bad = next((v for r in rows for v in r if isinstance(v, bool) or v not in (-1, 0, 1) or not isinstance(v, int)),
+               None)
+    if bad is not None:
+        raise SpecError(f"target.samples is not binary: found the value {show_value(bad)}; use rows of -1/+1 or of 0/1")
     values = {v for r in rows for v in r}
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values) or not (
-        values <= {-1, 1} or values <= {0, 1}
-    ):
+    if not (values <= {-1, 1} or values <= {0, 1}):
         raise SpecError(
             f"target.samples is not binary: found values {sorted(map(str, values))[:6]}; use rows of -1/+1 or of 0/1"
         )
@@ -177,7 +181,7 @@ def from_samples(rows, n: int, pseudocount=None, spec: dict | None = None) -> Ta
     a = alpha or Fraction(0)
     total = len(rows) + a * 2**n
     probs = tuple((c + a) / total for c in counts)
-    notes = (f"pseudocount {a} added to every configuration count",) if alpha is not None else ()
+    notes = (f"pseudocount {short_number(a)} added to every configuration count",) if alpha is not None else ()
     return Target(n, probabilities=probs, spec=spec or {"samples": rows}, notes=notes)
 
 
@@ -195,20 +199,25 @@ def named(name: str, n: int, seed: int = 0, scale=None, max_order: int | None = 
     * ``parity``: :math:`J_{1..N} = s` (default 1) plus fields :math:`\sim 0.1\,\mathcal N(0,1)`.
     """
     check_n(n)
-    if name not in NAMED_TARGETS:
-        raise SpecError(f"unknown named target {name!r}; choose one of {', '.join(NAMED_TARGETS)}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise SpecError(f"target.seed must be an integer, got {seed!r}")
+    if not isinstance(name, str) or name not in NAMED_TARGETS:
+        raise SpecError(f"unknown named target {show_value(name)}; choose one of {', '.join(NAMED_TARGETS)}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
+        raise SpecError(f"target.seed must be an integer in 0..2^64-1, got {show_value(seed)}")
+    if max_order is not None and name != "random-couplings":
+        raise SpecError(f"target.max_order applies to the random-couplings target only, not to {name!r}")
     rng = np.random.default_rng(seed)
-    sc = float(to_fraction(scale)) if scale is not None else (1.0 if name in ("independent", "parity") else 0.5)
+    if scale is not None:
+        sc = float(parse_number(scale, "target.scale"))
+    else:
+        sc = 1.0 if name in ("independent", "parity") else 0.5
     J = {}
     if name == "independent":
         for i in range(1, n + 1):
             J[(i,)] = _round(rng.uniform(-sc, sc))
     elif name in ("pairwise", "random-couplings"):
-        K = 2 if name == "pairwise" else (n if max_order is None else max_order)
-        if not isinstance(K, int) or not 1 <= K <= n:
-            raise SpecError(f"target.max_order must be an integer in 1..{n}, got {max_order!r}")
+        K = min(2, n) if name == "pairwise" else (n if max_order is None else max_order)
+        if not isinstance(K, int) or isinstance(K, bool) or not 1 <= K <= n:
+            raise SpecError(f"target.max_order must be an integer in 1..{n}, got {show_value(max_order)}")
         for A in subsets(n, min(K, n)):
             J[A] = _round(sc * rng.standard_normal())
     else:

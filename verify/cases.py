@@ -25,11 +25,12 @@ import numpy as np
 
 from theory import targets as T
 from theory.arith import Arith
-from theory.conventions import check_n
+from theory.conventions import MAX_DIGITS, JsonLiteral, check_n, show_value
 from theory.errors import SpecError
 from theory.models import Model, model_from_spec
 
-__all__ = ["Case", "load_case", "case_from_dict", "random_params", "enumerated_cases", "fixed_point_cases"]
+__all__ = ["Case", "load_case", "parse_case_json", "case_from_dict", "random_params", "enumerated_cases",
+           "fixed_point_cases"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def parse_target(obj, n: int | None) -> T.Target:
         raise SpecError(f"target has unknown keys {extra} for the {forms[0]!r} form; allowed: {sorted(allowed)}")
     if "n" in obj:
         if n is not None and obj["n"] != n:
-            raise SpecError(f"target.n = {obj['n']} differs from model.n = {n}")
+            raise SpecError(f"target.n = {show_value(obj['n'])} differs from model.n = {n}")
         n = obj["n"]
     if n is None:
         raise SpecError("a target without a model must give its number of spins as target.n")
@@ -122,15 +123,57 @@ def case_from_dict(obj, name: str = "case") -> Case:
         raise SpecError("a case file must hold a JSON object with \"model\", \"params\" and/or \"target\"")
     extra = sorted(set(obj) - {"model", "params", "target", "name"})
     if extra:
-        raise SpecError(f"case file has unknown keys {extra}; allowed: model, params, target, name")
+        raise SpecError(f"case file has unknown keys {show_value(extra, 80)}; allowed: model, params, target, name")
     if not any(k in obj for k in ("model", "target")):
         raise SpecError("a case file needs a \"model\" or a \"target\"")
+    if "name" in obj and not (isinstance(obj["name"], str) and 0 < len(obj["name"]) <= 200):
+        raise SpecError(f"case file \"name\" must be a string of 1 to 200 characters, got {show_value(obj['name'])}")
     model = model_from_spec(obj["model"]) if "model" in obj else None
     if "params" in obj and model is None:
         raise SpecError("case file has \"params\" but no \"model\" to give them meaning")
     params = model.parse_params(obj["params"]) if "params" in obj else None
     target = parse_target(obj["target"], model.n if model else None) if "target" in obj else None
     return Case(obj.get("name", name), model, params, target)
+
+
+def _json_int(text: str):
+    """JSON integers: longer ones than any accepted number stay text, refused where they are used."""
+    return int(text) if len(text) <= MAX_DIGITS + 1 else JsonLiteral(text)
+
+
+def _json_object(pairs):
+    """JSON objects, refusing a key given twice (``json`` would keep the last one silently)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise SpecError(f"the key {show_value(key)} appears twice in one JSON object; give it once")
+        out[key] = value
+    return out
+
+
+#: Deepest nesting of objects and lists in a case file (a real one needs 4: case, params, w, a row).
+MAX_JSON_DEPTH = 16
+
+
+def _depth(obj) -> int:
+    deepest, stack = 0, [(obj, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth + 1)
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_case_json(text: str):
+    """Parse the text of a case file: numbers as exact decimals, ``Infinity``/``NaN`` and integers of
+    more than :data:`~theory.conventions.MAX_DIGITS` digits kept as text (refused where a number is
+    expected), duplicate keys refused, and no more than :data:`MAX_JSON_DEPTH` levels of nesting."""
+    obj = json.loads(text, parse_float=Decimal, parse_int=_json_int, parse_constant=JsonLiteral,
+                     object_pairs_hook=_json_object)
+    if _depth(obj) > MAX_JSON_DEPTH:
+        raise RecursionError
+    return obj
 
 
 def load_case(path) -> Case:
@@ -140,10 +183,18 @@ def load_case(path) -> Case:
         text = p.read_text()
     except OSError as err:
         raise SpecError(f"cannot read case file {str(p)!r}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(f"case file {str(p)!r} is not UTF-8 text ({err.reason} at byte {err.start})") from None
     try:
-        obj = json.loads(text, parse_float=Decimal)
+        obj = parse_case_json(text)
     except json.JSONDecodeError as err:
         raise SpecError(f"case file {str(p)!r} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
+    except RecursionError:
+        raise SpecError(
+            f"case file {str(p)!r} is nested too deeply to be a case file (at most {MAX_JSON_DEPTH} levels)"
+        ) from None
+    except SpecError as err:
+        raise SpecError(f"case file {str(p)!r}: {err}") from None
     try:
         return case_from_dict(obj, name=p.stem)
     except SpecError as err:

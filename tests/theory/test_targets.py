@@ -98,3 +98,112 @@ def test_exact_target_couplings_from_probabilities():
     m = t.moment_array(EXACT)
     assert list(m) == [0, 0, 0]
     assert np.asarray(t.probability_array(EXACT)).shape == (4,)
+
+
+# --- hostile numbers and duplicate subsets (issues 16.8, 17.6) ---------------------------------------
+
+
+def one_line(err) -> str:
+    msg = str(err.value)
+    assert "\n" not in msg and len(msg) < 300
+    return msg
+
+
+def test_duplicate_subsets_in_target_couplings_are_refused_naming_both_keys():
+    for a, b in (("1,2", "2,1"), ("1,2", " 1 , 2 "), ("", " ")):
+        with pytest.raises(SpecError) as err:
+            from_couplings({a: "0.5", b: "0.3"}, 2)
+        msg = one_line(err)
+        assert repr(a) in msg and repr(b) in msg and "same subset" in msg
+
+
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        (float("inf"), "expected a finite number, got inf"),
+        (float("nan"), "expected a finite number, got nan"),
+        ("Infinity", "expected a finite number"),
+        ("1e400", "out of range"),
+        ("1e100000000", "out of range"),  # refused from its exponent, never expanded
+        ("1e-100000000", "out of range"),
+        (10**400, "out of range"),
+        (True, "expected a finite number, got True"),
+        (None, "expected a finite number, got None"),
+        ([0.5], "expected a finite number, got [0.5]"),
+        ("0x10", "expected a finite number"),
+        ("1/0", "divides by zero"),
+        ("1" * 3000, "too long"),
+    ],
+)
+def test_coupling_and_probability_values_must_be_finite_numbers(value, fragment):
+    with pytest.raises(SpecError) as err:
+        from_couplings({"1,2": value}, 2)
+    msg = one_line(err)
+    assert msg.startswith("target.couplings['1,2']: ") and fragment in msg
+    with pytest.raises(SpecError) as err:
+        from_probabilities([value, "0.25", "0.25", "0.25"], 2)
+    msg = one_line(err)
+    assert msg.startswith("target.probabilities[0]: ") and fragment in msg
+
+
+def test_extreme_but_representable_numbers_are_exact():
+    t = from_couplings({"1": "1e-1000", "2": "1/3", "1,2": "0." + "3" * 999, "": "5"}, 2)
+    assert t.couplings == (Fraction(1, 10**1000), Fraction(1, 3), Fraction(int("3" * 999), 10**999))
+    assert from_couplings({"1": "1e300"}, 2).couplings[0] == 10**300
+
+
+@pytest.mark.parametrize("value", [float("inf"), "NaN", "-1", 0, True, "abc", "1e400"])
+def test_pseudocount_must_be_a_positive_finite_number(value):
+    with pytest.raises(SpecError) as err:
+        from_probabilities([1, 0, 0, 0], 2, pseudocount=value)
+    assert "target.pseudocount" in one_line(err)
+
+
+def test_a_huge_pseudocount_is_noted_in_a_short_line():
+    t = from_probabilities([1, 0, 0, 0], 2, pseudocount="1/" + "3" * 500)
+    assert len(t.notes[0]) < 120 and "pseudocount 3.00000E-500 added" in t.notes[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"seed": -1}, "target.seed must be an integer in 0..2^64-1, got -1"),
+        ({"seed": 2**64}, "target.seed"),
+        ({"seed": True}, "target.seed"),
+        ({"seed": 1.5}, "target.seed"),
+        ({"scale": "abc"}, "target.scale: expected a finite number"),
+        ({"scale": True}, "target.scale: expected a finite number, got True"),
+        ({"scale": float("nan")}, "target.scale: expected a finite number, got nan"),
+        ({"scale": "1e400"}, "target.scale: '1e400' is out of range"),
+        ({"scale": [1]}, "target.scale"),
+        ({"max_order": 2}, "max_order applies to the random-couplings target only"),
+    ],
+)
+def test_named_target_options_are_checked(kwargs, fragment):
+    with pytest.raises(SpecError) as err:
+        named("parity", 2, **kwargs)
+    assert fragment in one_line(err)
+
+
+def test_random_couplings_max_order_is_checked():
+    with pytest.raises(SpecError, match="max_order must be an integer in 1..2, got True"):
+        named("random-couplings", 2, max_order=True)
+    assert named("random-couplings", 3, seed=1, max_order=1).couplings[3:] == (0, 0, 0, 0)
+
+
+def test_pairwise_target_on_one_spin_has_only_a_field():
+    t = named("pairwise", 1, seed=3)
+    assert len(t.couplings) == 1 and t.couplings[0] != 0
+
+
+def test_named_target_extreme_seed_and_names():
+    assert named("independent", 2, seed=2**64 - 1).couplings
+    with pytest.raises(SpecError, match="unknown named target"):
+        named(["parity"], 2)
+
+
+def test_samples_with_nested_or_unhashable_values_are_refused():
+    for rows in ([[[1]]], [[{"a": 1}]], [[1.0]], [[True]], [["1"]]):
+        with pytest.raises(SpecError) as err:
+            from_samples(rows, 1)
+        assert "not binary" in one_line(err)
