@@ -36,13 +36,11 @@ __all__ = [
     "spin_table",
     "subsets",
     "subset_mask",
-    "mask_subset",
     "canonical_masks",
     "subset_index",
     "parse_subset",
     "format_subset",
     "latex_subset",
-    "symmetric_difference",
     "order_of",
     "orders",
     "MAX_MAGNITUDE_EXPONENT",
@@ -114,18 +112,6 @@ def subset_mask(A: Subset) -> int:
     for i in A:
         m |= 1 << (i - 1)
     return m
-
-
-def mask_subset(mask: int) -> Subset:
-    """Inverse of :func:`subset_mask`."""
-    out = []
-    i = 1
-    while mask:
-        if mask & 1:
-            out.append(i)
-        mask >>= 1
-        i += 1
-    return tuple(out)
 
 
 @lru_cache(maxsize=None)
@@ -358,8 +344,3 @@ def format_subset(A: Subset) -> str:
 def latex_subset(A: Subset) -> str:
     """The subset as a LaTeX index: ``(1, 2)`` is ``12``, with commas once an index has two digits (``1,10``)."""
     return "".join(map(str, A)) if all(i < 10 for i in A) else format_subset(A)
-
-
-def symmetric_difference(A: Subset, B: Subset) -> Subset:
-    r""":math:`A \triangle B`, so that :math:`\chi_A \chi_B = \chi_{A \triangle B}`."""
-    return tuple(sorted(set(A) ^ set(B)))
