@@ -42,3 +42,15 @@ def test_e1_fails_on_a_walsh_transform_without_its_normalisation(monkeypatch):
     monkeypatch.setattr(walsh, "_normalised_walsh_hadamard", walsh.walsh_hadamard)  # drops the 2^-N of J_A
     verdict = get("E1").check(CASES[3], 30)
     assert verdict.status == FAILS
+
+
+def test_e1_does_not_hold_when_a_check_goes_missing(monkeypatch):
+    # issue 16, item 12: a verdict that checks less than the proposition promises is not holds
+    import verify.propositions.e1_effective_model as e1
+
+    real = e1.e1_residuals
+    monkeypatch.setattr(e1, "e1_residuals", lambda case, dps: {k: v for k, v in real(case, dps).items()
+                                                                if k != "gradient_finite_difference"})
+    case = get("E1").cases(ns=(2,), families=["gim"], quick=True)[0]
+    v = get("E1").check(case, 30)
+    assert v.status == "inconclusive" and v.evidence["missing_requirements"] == ["gradient_finite_difference"]
