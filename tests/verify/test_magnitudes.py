@@ -75,7 +75,19 @@ def test_a_large_field_does_not_turn_disagreement_into_failure(tmp_path):
 
 
 def test_magnitudes_beyond_the_guard_limit_are_refused_in_one_line(tmp_path):
+    # a case file cannot reach the limit (numbers and energies are bounded by 1e300 when read) ...
     case = {"model": {"family": "custom", "n": 1, "energy": "exp(exp(a)*s1)", "params": ["a"]}, "params": {"a": "10"}}
-    with pytest.raises(SpecError, match="rescale the parameters") as err:
+    with pytest.raises(SpecError) as err:
         couplings_document(_write(tmp_path, case), 30)
+    assert "\n" not in str(err.value) and "beyond 1e300" in str(err.value)
+    # ... but a point a computation reaches can: the guard refuses it rather than print wrong digits
+    from fractions import Fraction
+
+    from theory.models import GIM
+    from verify.numeric import MAX_GUARD_DIGITS, magnitude_guard
+
+    huge = (Fraction(10) ** (MAX_GUARD_DIGITS + 5), Fraction(1), Fraction(3, 10))
+    with pytest.raises(SpecError, match="rescale the parameters") as err:
+        with magnitude_guard(GIM(2), huge):
+            pass
     assert "\n" not in str(err.value)
