@@ -95,7 +95,7 @@ def _equations(pairs, width: int = 70) -> str:
 def _short(expr) -> bool:
     """At most :data:`PRINT_LIMIT` nodes in the expression tree (counted without printing it)."""
     for count, _ in enumerate(sp.preorder_traversal(expr)):
-        if count > PRINT_LIMIT:
+        if count >= PRINT_LIMIT:  # count is 0-based: the (PRINT_LIMIT + 1)-th node
             return False
     return True
 
