@@ -203,7 +203,7 @@ def _test_directions(low: Measurement, high: Measurement, idx: list) -> tuple[li
         Vh = high.eigenvectors[:, idx]
         exact_high = []
         for c in exact_low:
-            v = np.array([mpmath.mpf(q.numerator) / q.denominator for q in c], dtype=object)
+            v = MP.array(c)
             w = Vh @ (Vh.T @ v)
             exact_high.append(to_exact(w / norm(w)))
     return exact_low, exact_high
