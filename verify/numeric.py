@@ -11,6 +11,19 @@ carries :func:`guard_digits` more digits, while the zero thresholds stay those o
 most :math:`10^{-\mathrm{dps}/2}`; the decision is repeated at ``2·dps`` digits (threshold
 :math:`10^{-\mathrm{dps}}`), and a decision that changes is undecided (the verdict becomes
 ``inconclusive``).
+
+The precision policy lives here, named, and nowhere else as a literal:
+
+* guard digits: :data:`GUARD_DIGITS` (points are found at :func:`polish_precisions`, constructed at
+  :func:`point_precision`, printed with :func:`point_print_digits`), :func:`noise_floor`;
+* stopping goals of the iterative solvers: :func:`solver_goal` with :data:`NEWTON_SLACK_DIGITS` or
+  :data:`INNER_SLACK_DIGITS`, :func:`found_point_goal`, :func:`stall_factor`, and the float64 stage's
+  :data:`FLOAT64_COUPLINGS_GOAL`, :data:`FLOAT64_COUPLINGS_STALL`, :data:`FLOW_GRAD_TOL`, :data:`FLOW_RTOL`,
+  :data:`FLOW_ATOL`;
+* pseudo-inverse cut-offs: :func:`pinv_cutoff` (mpmath), :data:`FLOAT64_RCOND` (numpy);
+* certificates: :func:`certification_radius` (the box), :func:`ball_bits` (Arb's working precision);
+* the zero decision: :func:`zero_threshold`, :data:`SHRINK_FRACTION`; difference steps: :func:`fd_step`;
+* the command line's precisions: :data:`DEFAULT_DPS`, :data:`MIN_DPS`, :data:`SWEEP_DPS`.
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ import sys
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable
 
 import mpmath
@@ -31,6 +45,30 @@ from theory.errors import SpecError
 
 __all__ = [
     "DEFAULT_DPS",
+    "MIN_DPS",
+    "SWEEP_DPS",
+    "GUARD_DIGITS",
+    "polish_precisions",
+    "point_precision",
+    "point_print_digits",
+    "noise_floor",
+    "NEWTON_SLACK_DIGITS",
+    "INNER_SLACK_DIGITS",
+    "solver_goal",
+    "found_point_goal",
+    "STALL_DIGITS",
+    "stall_factor",
+    "pinv_cutoff",
+    "FLOAT64_RCOND",
+    "FLOAT64_COUPLINGS_GOAL",
+    "FLOAT64_COUPLINGS_STALL",
+    "FLOW_GRAD_TOL",
+    "FLOW_RTOL",
+    "FLOW_ATOL",
+    "certification_radius",
+    "certification_radius_string",
+    "BALL_GUARD_BITS",
+    "ball_bits",
     "working_precision",
     "guard_digits",
     "magnitude_guard",
@@ -48,7 +86,12 @@ __all__ = [
     "central_differences",
 ]
 
+#: the working precision of ``run``, ``classify``, ``fixed-points``, ``couplings`` and ``baseline save``
 DEFAULT_DPS = 50
+#: the lowest working precision accepted (below it the zero threshold 10^{-dps/2} is not far from float64)
+MIN_DPS = 10
+#: the precision of the sweep's endpoint classifications (``ebm-verify sweep --dps``)
+SWEEP_DPS = 30
 #: above this many spins high-precision enumeration is slow: warn
 LARGE_N = 12
 
@@ -63,8 +106,8 @@ MAX_GUARD_DIGITS = 2000
 def working_precision(dps: int):
     """``with working_precision(60) as arith:`` evaluates at 60 digits (plus the guard digits of an enclosing
     :func:`magnitude_guard`), restoring the caller's precision. Thresholds stay those of ``dps``."""
-    if not isinstance(dps, int) or isinstance(dps, bool) or dps < 10:
-        raise SpecError(f"dps must be an integer >= 10, got {dps!r}")
+    if not isinstance(dps, int) or isinstance(dps, bool) or dps < MIN_DPS:
+        raise SpecError(f"dps must be an integer >= {MIN_DPS}, got {dps!r}")
     with mpmath.workdps(dps + _GUARD.get()):
         yield MP
 
@@ -237,6 +280,157 @@ def central_differences(fn: Callable, theta, h) -> list:
         down[k] -= h
         out.append((fn(up) - fn(down)) / (2 * h))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Precision policy: guard digits, solver goals, pseudo-inverse cut-offs, certification boxes
+# ---------------------------------------------------------------------------------------------
+
+#: digits carried beyond the precision a result must hold at: fixed points are polished, and spurious
+#: points constructed, this many digits beyond ``dps`` and ``2·dps``, so that both classifications read
+#: an exact point whose residuals lie far below their zero thresholds
+GUARD_DIGITS = 10
+#: digits printed beyond ``2·dps`` for a found point's parameters (:func:`point_print_digits`)
+POINT_PRINT_EXTRA_DIGITS = 5
+
+
+def polish_precisions(dps: int) -> tuple[int, int]:
+    r"""The two precisions at which a fixed point is polished for classifications at ``dps`` and ``2·dps``:
+    :math:`(\mathrm{dps} + g,\ 2\,\mathrm{dps} + g)` with :math:`g` = :data:`GUARD_DIGITS`.
+
+    >>> polish_precisions(50)
+    (60, 110)
+    """
+    return dps + GUARD_DIGITS, point_precision(dps)
+
+
+def point_precision(dps: int) -> int:
+    r"""The precision at which an exact point is found or constructed (the second of
+    :func:`polish_precisions`): :math:`2\,\mathrm{dps} + g`, beyond the confirming precision ``2·dps``.
+
+    >>> point_precision(30)
+    70
+    """
+    return 2 * dps + GUARD_DIGITS
+
+
+def point_print_digits(dps: int) -> int:
+    r"""Significant digits printed for a found point's parameters: :math:`2\,\mathrm{dps} + 5`
+    (:data:`POINT_PRINT_EXTRA_DIGITS`), so that the printed point, read back, is the same point to the
+    confirming precision ``2·dps``.
+
+    >>> point_print_digits(30)
+    65
+    """
+    return 2 * dps + POINT_PRINT_EXTRA_DIGITS
+
+
+def noise_floor(digits: int):
+    r"""Below :math:`10^{-(\mathrm{digits} - g)}` (:math:`g` = :data:`GUARD_DIGITS`) a value computed at
+    ``digits`` digits is rounding noise: zero at that working precision, with :math:`g` digits left to the
+    cancellations of the sums that produced it.
+
+    >>> import mpmath
+    >>> with mpmath.workdps(30):
+    ...     noise_floor(30) == mpmath.mpf(10) ** -20
+    True
+    """
+    return mpmath.mpf(10) ** (-(digits - GUARD_DIGITS))
+
+
+#: the fixed-point searches (:mod:`verify.search`: Newton on :math:`\nabla\ell = 0`, Gauss–Newton on
+#: :math:`J = J^D`) stop when the residual is below :math:`10^{-(\mathrm{digits} - 6)}`
+NEWTON_SLACK_DIGITS = 6
+#: solves inside a check, at the check's own precision (projections onto the fibre and the slice
+#: residuals of :mod:`verify.neutral`, the maximum-entropy fit of :mod:`verify.spurious`), stop at
+#: :math:`10^{-(\mathrm{digits} - 8)}`
+INNER_SLACK_DIGITS = 8
+#: a slice residual that falls by less than a factor :math:`1 - 10^{-6}` in a Gauss–Newton step has
+#: reached its least-squares floor (:func:`stall_factor`)
+STALL_DIGITS = 6
+
+
+def solver_goal(digits: int, slack: int):
+    r"""The residual at which an iterative solver working at ``digits`` digits stops:
+    :math:`10^{-(\mathrm{digits} - \mathrm{slack})}`, ``slack`` digits being left to the rounding of the
+    residual's sums (:data:`NEWTON_SLACK_DIGITS`, :data:`INNER_SLACK_DIGITS`). Computed at the working precision.
+
+    >>> import mpmath
+    >>> with mpmath.workdps(30):
+    ...     solver_goal(40, NEWTON_SLACK_DIGITS) == mpmath.mpf(10) ** -34
+    True
+    """
+    return mpmath.mpf(10) ** (-(digits - slack))
+
+
+def found_point_goal(dps: int):
+    r"""A Gauss–Newton point (:func:`verify.search.solve_couplings`) counts as found when
+    :math:`|J - J^D| < 10^{-2\,\mathrm{dps}}` at :func:`point_precision`: zero at the confirming precision
+    ``2·dps`` with ``dps`` digits to spare."""
+    return mpmath.mpf(10) ** (-(2 * dps))
+
+
+def stall_factor():
+    r""":math:`1 - 10^{-6}` (:data:`STALL_DIGITS`) at the working precision: a step that does not bring the
+    residual below this fraction of its value makes no progress."""
+    return 1 - mpmath.mpf(10) ** -STALL_DIGITS
+
+
+def pinv_cutoff(dps: int):
+    r"""Relative cut-off of the pseudo-inverses at ``dps`` digits: singular values (or eigenvalues of
+    :math:`H`) below :math:`\sigma_{\max}\cdot 10^{-\lfloor \mathrm{dps}/4\rfloor}` are dropped. Far above
+    rounding (relative :math:`10^{-\mathrm{dps}}`), so that the neutral directions of a manifold of fixed
+    points (zero up to rounding) are never divided by; the step is then the minimal-norm one.
+
+    >>> import mpmath
+    >>> with mpmath.workdps(30):
+    ...     pinv_cutoff(50) == mpmath.mpf(10) ** -12
+    True
+    """
+    return mpmath.mpf(10) ** (-(dps // 4))
+
+
+#: numpy's ``rcond`` of the float64 Gauss–Newton steps (:func:`verify.search.solve_couplings`)
+FLOAT64_RCOND = 1e-10
+#: the float64 Gauss–Newton stage stops at :math:`|J - J^D| < 10^{-13}` ...
+FLOAT64_COUPLINGS_GOAL = 1e-13
+#: ... and gives up when :math:`|J - J^D| > 10^{-8}` after it (a stall, not a point to polish)
+FLOAT64_COUPLINGS_STALL = 1e-8
+#: the float64 flow (:func:`verify.search.integrate_flow`) stops once :math:`\|\nabla\ell\| <` this
+FLOW_GRAD_TOL = 1e-9
+#: relative and absolute tolerances of the float64 flow's LSODA steps (Newton polishes the endpoint)
+FLOW_RTOL = 1e-8
+FLOW_ATOL = 1e-10
+
+
+def certification_radius(dps: int) -> Fraction:
+    r"""Half-width of the certification box around a point found at ``dps``: :math:`10^{-\lfloor\mathrm{dps}/2\rfloor}`,
+    the scale of the zero threshold. A point polished to :func:`point_precision` lies deep inside it, and the
+    box stays small enough for the ball enclosures of :math:`H` over it to keep the signs of its eigenvalues.
+
+    >>> certification_radius(21)
+    Fraction(1, 10000000000)
+    """
+    return Fraction(1, 10 ** (dps // 2))
+
+
+def certification_radius_string(dps: int) -> str:
+    """:func:`certification_radius` as printed in a certificate (``1e-25`` at ``dps = 50``)."""
+    return f"1e-{dps // 2}"
+
+
+#: bits of Arb precision beyond the ``dps`` decimal digits a ball computation asks for (:func:`ball_bits`)
+BALL_GUARD_BITS = 20
+
+
+def ball_bits(dps: int) -> int:
+    r"""Arb's working precision in bits for ``dps`` decimal digits: :math:`\lfloor 3.33\,\mathrm{dps}\rfloor + 20`
+    (:math:`\log_2 10 \approx 3.32`; :data:`BALL_GUARD_BITS`).
+
+    >>> ball_bits(60)
+    219
+    """
+    return int(dps * 3.33) + BALL_GUARD_BITS
 
 
 def check_precision(n: int, dps: int | None) -> None:
