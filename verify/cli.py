@@ -22,12 +22,10 @@ from theory.errors import SpecError
 from . import __version__
 from .cli_guards import (LARGE_SECONDS, _check_derive_size, _check_model_size, _check_output, _check_plot,
                          _check_work, _peek_model_spec, _spec_size, _write_output)
-from .numeric import DEFAULT_DPS
+from .numeric import DEFAULT_DPS, MAX_DPS, MIN_DPS, SWEEP_DPS
 
 __all__ = ["main"]
 
-#: the highest working precision accepted (mpmath at 10^4 digits is already minutes per case)
-MAX_DPS = 10000
 #: the longest flow time accepted (LSODA to 1e300 does not return)
 MAX_T_MAX = 1e12
 #: the most seeded starts of ``fixed-points`` (each is a flow and a Newton polish)
@@ -87,8 +85,8 @@ def _seed(text: str) -> int:
 
 def _dps(text: str) -> int:
     v = _whole(text, "the precision (decimal digits)")
-    if not 10 <= v <= MAX_DPS:
-        raise argparse.ArgumentTypeError(f"the precision must lie in 10..{MAX_DPS} decimal digits, got {v}")
+    if not MIN_DPS <= v <= MAX_DPS:
+        raise argparse.ArgumentTypeError(f"the precision must lie in {MIN_DPS}..{MAX_DPS} decimal digits, got {v}")
     return v
 
 
@@ -155,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     save.add_argument("file")
     for flag, kw in (("--quick", {"action": "store_true"}), ("--only", {"type": _words, "default": None}),
                      ("--n", {"type": _int_list, "default": (2, 3)}), ("--families", {"type": _words, "default": None}),
-                     ("--dps", {"type": _dps, "default": 50}), ("--jobs", {"type": _jobs, "default": None})):
+                     ("--dps", {"type": _dps, "default": DEFAULT_DPS}), ("--jobs", {"type": _jobs, "default": None})):
         save.add_argument(flag, **kw)
     save.add_argument("--no-progress", action="store_true")
     save.add_argument("--allow-large", action="store_true")
@@ -196,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--n", type=_int_list, default=(3, 4))
     sw.add_argument("--store", default="sweep.jsonl", help="JSON-lines store; a rerun skips the cases in it")
     sw.add_argument("--jobs", type=_jobs, default=None)
-    sw.add_argument("--dps", type=_dps, default=30, help="precision of the endpoint classification")
+    sw.add_argument("--dps", type=_dps, default=SWEEP_DPS, help=f"precision of the endpoint classification (default {SWEEP_DPS})")
     sw.add_argument("--case", default=None, help="run one sweep case by id and print its record")
     sw.add_argument("--json", dest="json_out", default=None, help="write the summary to this file")
     sw.add_argument("--plot", default=None, help="learning times per order across the sweep (PNG)")

@@ -25,7 +25,7 @@ from theory.arith import MP
 from theory.effective import jacobian, model_couplings
 
 from .linalg import as_matrix, norm, pseudo_inverse_solve, right_singular
-from .numeric import working_precision, zero_threshold
+from .numeric import INNER_SLACK_DIGITS, pinv_cutoff, solver_goal, stall_factor, working_precision, zero_threshold
 
 __all__ = ["FibrePath", "follow_fibre", "confirm_on_fibre", "FibreMotion", "fibre_motion", "rank_nearby",
            "approach_fibre", "distance_to_target_couplings"]
@@ -79,7 +79,7 @@ def _min_norm_step(G: np.ndarray, res: np.ndarray, dps: int) -> np.ndarray:
     y = _full_row_rank_solve(G, res)
     if y is not None:
         return -(G.T @ y)
-    return -pseudo_inverse_solve(G, res, mpmath.mpf(10) ** (-(dps // 4)))
+    return -pseudo_inverse_solve(G, res, pinv_cutoff(dps))
 
 
 def _tangent(G: np.ndarray, v: np.ndarray, dps: int) -> np.ndarray:
@@ -98,7 +98,7 @@ def _kernel_basis(G: np.ndarray, dps: int) -> np.ndarray:
 
 
 def _project(model, theta, J_data, dps: int, max_iter: int = 30):
-    goal = mpmath.mpf(10) ** (-(dps - 8))
+    goal = solver_goal(dps, INNER_SLACK_DIGITS)
     for _ in range(max_iter):
         res = model_couplings(model, theta, MP) - J_data
         if norm(res) <= goal:
@@ -172,8 +172,8 @@ def _slice_residual(model, theta_star, J_star, v, row_projector, t, dps: int, ma
     """
     theta = theta_star + v * t
     start = theta.copy()
-    goal = mpmath.mpf(10) ** (-(dps - 8))
-    cutoff = mpmath.mpf(10) ** (-(dps // 4))
+    goal = solver_goal(dps, INNER_SLACK_DIGITS)
+    cutoff = pinv_cutoff(dps)
     res = model_couplings(model, theta, MP) - J_star
     best = norm(res)
     for _ in range(max_iter):
@@ -182,7 +182,7 @@ def _slice_residual(model, theta_star, J_star, v, row_projector, t, dps: int, ma
         step = -(row_projector @ pseudo_inverse_solve(jacobian(model, theta, MP) @ row_projector, res, cutoff))
         trial = theta + step
         trial_res = model_couplings(model, trial, MP) - J_star
-        if norm(trial_res) >= best * (1 - mpmath.mpf(10) ** -6):
+        if norm(trial_res) >= best * stall_factor():
             break  # the least-squares floor: what is left cannot be undone within the slice
         theta, res, best = trial, trial_res, norm(trial_res)
     return best, norm(theta - start)

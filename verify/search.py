@@ -4,14 +4,14 @@ r"""Finding fixed points: float64 flow to a plateau, then Newton at full precisi
   tail; the Jacobian :math:`H` is supplied) in decades of time until :math:`\|\nabla\ell\|` plateaus
   below a tolerance.
 * :func:`newton_polish` solves :math:`\nabla\ell = 0` with minimal-norm Newton steps
-  :math:`\delta = -H^+\nabla\ell` (eigenvalues below ``|λ|max·10^{-dps/4}`` dropped, so that the
-  neutral directions of a manifold of fixed points are not divided by zero), a step bounded in norm
-  and a backtracking line search on :math:`\|\nabla\ell\|`. It checks the residual itself.
+  :math:`\delta = -H^+\nabla\ell` (eigenvalues below ``|λ|max·10^{-dps/4}``, :func:`~verify.numeric.pinv_cutoff`,
+  dropped, so that the neutral directions of a manifold of fixed points are not divided by zero), a step
+  bounded in norm and a backtracking line search on :math:`\|\nabla\ell\|`. It checks the residual itself.
 * :func:`solve_couplings` solves :math:`J(\theta) = J^D` by Gauss–Newton with steps
   :math:`\delta = -G^+(J(\theta) - J^D)`, first at float64 then at full precision.
 
 All functions return exact :class:`~fractions.Fraction` points so that a classification can read
-them at any precision.
+them at any precision. Their precisions, stopping goals and cut-offs are those of :mod:`verify.numeric`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from theory.effective import gradient, jacobian, model_couplings
 from theory.flow import FlowState, flow_jacobian
 
 from .linalg import norm, pseudo_inverse_solve, symmetric_eigen
-from .numeric import working_precision
+from .numeric import (FLOAT64_COUPLINGS_GOAL, FLOAT64_COUPLINGS_STALL, FLOAT64_RCOND, FLOW_ATOL, FLOW_GRAD_TOL,
+                      FLOW_RTOL, NEWTON_SLACK_DIGITS, found_point_goal, pinv_cutoff, polish_precisions, solver_goal,
+                      working_precision)
 
 __all__ = ["SearchOutcome", "integrate_flow", "flow_record", "diverging", "newton_polish", "solve_couplings", "to_exact", "polish"]
 
@@ -59,7 +61,7 @@ def to_exact(values) -> tuple[Fraction, ...]:
     return tuple(out)
 
 
-def integrate_flow(model, target, theta0, t_max: float = 1e5, grad_tol: float = 1e-9):
+def integrate_flow(model, target, theta0, t_max: float = 1e5, grad_tol: float = FLOW_GRAD_TOL):
     """Float64 flow from ``theta0`` until ``‖∇ℓ‖ < grad_tol`` or ``t_max``; returns ``(theta, t, ‖∇ℓ‖)``.
 
     Integrates decade by decade (``t`` = 1, 10, 100, ...). Stops early when the flow runs off to
@@ -69,7 +71,7 @@ def integrate_flow(model, target, theta0, t_max: float = 1e5, grad_tol: float = 
     return theta, t, gn
 
 
-def flow_record(model, target, theta0, t_max: float = 1e5, grad_tol: float = 1e-9):
+def flow_record(model, target, theta0, t_max: float = 1e5, grad_tol: float = FLOW_GRAD_TOL):
     """As :func:`integrate_flow`, also returning the record ``[(t, ‖θ‖, ‖∇ℓ‖), ...]`` at each decade."""
     from scipy.integrate import solve_ivp
 
@@ -88,7 +90,7 @@ def flow_record(model, target, theta0, t_max: float = 1e5, grad_tol: float = 1e-
     while gn >= grad_tol and t < t_max:
         end = min(end, t_max)
         # Newton polishes the endpoint at full precision: the float64 flow only has to get close
-        sol = solve_ivp(rhs, (t, end), theta, method="LSODA", jac=jac, rtol=1e-8, atol=1e-10)
+        sol = solve_ivp(rhs, (t, end), theta, method="LSODA", jac=jac, rtol=FLOW_RTOL, atol=FLOW_ATOL)
         theta, t = sol.y[:, -1], end
         gn = float(np.linalg.norm(rhs(t, theta)))
         record.append((t, float(np.linalg.norm(theta)), gn))
@@ -127,7 +129,7 @@ def newton_polish(model, target, theta_start, dps: int, max_steps: int = 60, max
     with working_precision(dps):
         m_data = target.moment_array(MP)
         theta = MP.array(to_exact(theta_start)) if not isinstance(theta_start[0], mpmath.mpf) else theta_start.copy()
-        goal = mpmath.mpf(10) ** (-(dps - 6))
+        goal = solver_goal(dps, NEWTON_SLACK_DIGITS)
         g, gn = _gradient_and_norm(model, theta, m_data)
         history = [gn]
         steps = 0
@@ -138,7 +140,7 @@ def newton_polish(model, target, theta_start, dps: int, max_steps: int = 60, max
                 state = FlowState(model, MP.array(to_exact(theta)), target.moment_array(MP), MP)
                 evals, Q = symmetric_eigen(state.hessian())
             big = max(abs(e) for e in evals)
-            cutoff = big * mpmath.mpf(10) ** (-((linear_dps or dps) // 4))
+            cutoff = big * pinv_cutoff(linear_dps or dps)
             coeffs = Q.T @ g
             delta = -sum((Q[:, k] * (coeffs[k] / evals[k]) for k in range(len(evals)) if abs(evals[k]) > cutoff),
                          start=MP.zeros(model.P))
@@ -162,24 +164,27 @@ def newton_polish(model, target, theta_start, dps: int, max_steps: int = 60, max
 
 
 def polish(model, target, theta_start, dps: int) -> SearchOutcome:
-    """Newton at ``dps + 10`` then at ``2·dps + 10`` digits, so the point serves classifications at ``dps`` and ``2·dps``."""
-    first = newton_polish(model, target, theta_start, dps + 10)
+    """Newton at ``dps + 10`` then at ``2·dps + 10`` digits (:func:`~verify.numeric.polish_precisions`), so the
+    point serves classifications at ``dps`` and ``2·dps``."""
+    low, high = polish_precisions(dps)
+    first = newton_polish(model, target, theta_start, low)
     if not first.converged:
         return SearchOutcome(first.theta, False, first.residual, "flow+newton", first.steps)
-    second = newton_polish(model, target, first.theta, 2 * dps + 10, linear_dps=dps + 10)
+    second = newton_polish(model, target, first.theta, high, linear_dps=low)
     return SearchOutcome(second.theta, second.converged, second.residual, "flow+newton", first.steps + second.steps)
 
 
 def solve_couplings(model, target, theta0, dps: int, max_steps: int = 200) -> SearchOutcome:
-    """Gauss–Newton on :math:`J(\\theta) = J^D`: float64 then ``dps + 10`` and ``2·dps + 10`` digits."""
+    """Gauss–Newton on :math:`J(\\theta) = J^D`: float64 then ``dps + 10`` and ``2·dps + 10`` digits
+    (:func:`~verify.numeric.polish_precisions`)."""
     JD = target.coupling_array(FLOAT64)
     theta = np.asarray([float(v) for v in theta0], dtype=float)
     res = model_couplings(model, theta, FLOAT64) - JD
     for _ in range(max_steps):
-        if np.linalg.norm(res) < 1e-13:
+        if np.linalg.norm(res) < FLOAT64_COUPLINGS_GOAL:
             break
         G = jacobian(model, theta, FLOAT64)
-        delta = -np.linalg.lstsq(G, res, rcond=1e-10)[0]
+        delta = -np.linalg.lstsq(G, res, rcond=FLOAT64_RCOND)[0]
         if np.linalg.norm(delta) > 1.0:
             delta /= np.linalg.norm(delta)
         t = 1.0
@@ -192,21 +197,21 @@ def solve_couplings(model, target, theta0, dps: int, max_steps: int = 200) -> Se
         else:
             break
         theta, res = trial, trial_res
-    if np.linalg.norm(res) > 1e-8:
+    if np.linalg.norm(res) > FLOAT64_COUPLINGS_STALL:
         return SearchOutcome(to_exact(theta), False, float(np.linalg.norm(res)), "gauss-newton", max_steps,
                              note=f"|J - J^D| stalled at {np.linalg.norm(res):.2e} at float64")
     point = to_exact(theta)
     total = 0
-    for digits in (dps + 10, 2 * dps + 10):
+    for digits in polish_precisions(dps):
         with working_precision(digits):
             JDm = target.coupling_array(MP)
             th = MP.array(point)
             for total in range(total + 1, total + 30):
                 r = model_couplings(model, th, MP) - JDm
-                if norm(r) < mpmath.mpf(10) ** (-(digits - 6)):
+                if norm(r) < solver_goal(digits, NEWTON_SLACK_DIGITS):
                     break
-                th = th - pseudo_inverse_solve(jacobian(model, th, MP), r, mpmath.mpf(10) ** (-(digits // 4)))
+                th = th - pseudo_inverse_solve(jacobian(model, th, MP), r, pinv_cutoff(digits))
             point = to_exact(th)
             final = norm(model_couplings(model, th, MP) - JDm)
-    converged = final < mpmath.mpf(10) ** (-(2 * dps))
+    converged = final < found_point_goal(dps)
     return SearchOutcome(point, bool(converged), float(final), "gauss-newton", total)
