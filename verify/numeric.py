@@ -23,7 +23,8 @@ The precision policy lives here, named, and nowhere else as a literal:
 * pseudo-inverse cut-offs: :func:`pinv_cutoff` (mpmath), :data:`FLOAT64_RCOND` (numpy);
 * certificates: :func:`certification_radius` (the box), :func:`ball_bits` (Arb's working precision);
 * the zero decision: :func:`zero_threshold`, :data:`SHRINK_FRACTION`; difference steps: :func:`fd_step`;
-* the command line's precisions: :data:`DEFAULT_DPS`, :data:`MIN_DPS`, :data:`SWEEP_DPS`.
+* the command line's precisions: :data:`DEFAULT_DPS`, :data:`MIN_DPS`, :data:`MAX_DPS`,
+  :data:`SWEEP_DPS`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from theory.errors import SpecError
 __all__ = [
     "DEFAULT_DPS",
     "MIN_DPS",
+    "MAX_DPS",
     "SWEEP_DPS",
     "GUARD_DIGITS",
     "polish_precisions",
@@ -90,6 +92,8 @@ __all__ = [
 DEFAULT_DPS = 50
 #: the lowest working precision accepted (below it the zero threshold 10^{-dps/2} is not far from float64)
 MIN_DPS = 10
+#: the highest working precision the command line accepts (mpmath at 10^4 digits is already minutes per case)
+MAX_DPS = 10000
 #: the precision of the sweep's endpoint classifications (``ebm-verify sweep --dps``)
 SWEEP_DPS = 30
 #: above this many spins high-precision enumeration is slow: warn
