@@ -1,4 +1,4 @@
-r"""Hidden-unit functions with their first two derivatives, numeric and symbolic.
+r"""Hidden-unit functions as objects: the defining formula, every derivative, parity and values at 0.
 
 ==========  =================================  =================================  ===========================================
 name        :math:`u(x)`                        :math:`u'(x)`                       :math:`u''(x)`
@@ -11,87 +11,201 @@ quadratic   :math:`x^2`                        :math:`2x`                       
 cubic       :math:`x^3`                        :math:`3x^2`                        :math:`6x`
 ==========  =================================  =================================  ===========================================
 
-(:math:`\sigma(x) = 1/(1+e^{-x})`.) ``logcosh`` and ``softplus`` are the RBM's :math:`\varphi`.
+(:math:`\sigma(x) = 1/(1+e^{-x})`.) ``logcosh`` and ``softplus`` are the RBM's :math:`\varphi` for spin and
+Bernoulli hidden units. The first two derivatives are hand-written for every number system of
+:mod:`theory.arith` (they carry the flow and its Jacobian); higher ones are derived by sympy from the
+defining formula and compiled once per number system.
+
+Every name maps to one :class:`Activation` in :data:`ACTIVATIONS`; nothing else in the suite switches on
+an activation's name. :func:`register` adds one (a test registers ``sin``).
+
+>>> ACTIVATIONS["tanh"].at_zero(3), ACTIVATIONS["tanh"].parity
+(-2, -1)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
 import sympy as sp
 
 from .arith import Arith
+from .errors import SpecError
 
-__all__ = ["MLP_ACTIVATIONS", "value", "first", "second", "symbolic"]
+__all__ = ["Activation", "ACTIVATIONS", "register", "get", "X"]
 
-MLP_ACTIVATIONS = ("tanh", "softplus", "silu", "quadratic", "cubic")
-
-
-def value(name: str, x, arith: Arith):
-    """:math:`u(x)` elementwise."""
-    if name == "logcosh":
-        return arith.log2cosh(x)
-    if name == "softplus":
-        return arith.softplus(x)
-    if name == "tanh":
-        return arith.tanh(x)
-    if name == "silu":
-        return x * arith.sigmoid(x)
-    if name == "quadratic":
-        return x * x
-    if name == "cubic":
-        return x * x * x
-    raise ValueError(f"unknown activation {name!r}")
+#: the variable of every activation's formula
+X = sp.Symbol("x", real=True)
 
 
-def first(name: str, x, arith: Arith):
-    """:math:`u'(x)` elementwise."""
-    if name == "logcosh":
-        return arith.tanh(x)
-    if name == "softplus":
-        return arith.sigmoid(x)
-    if name == "tanh":
-        t = arith.tanh(x)
-        return 1 - t * t
-    if name == "silu":
-        g = arith.sigmoid(x)
-        return g + x * g * (1 - g)
-    if name == "quadratic":
-        return 2 * x
-    if name == "cubic":
-        return 3 * x * x
-    raise ValueError(f"unknown activation {name!r}")
+@dataclass(frozen=True, eq=False)
+class Activation:
+    r"""One hidden-unit function :math:`u`.
+
+    ``formula(x)`` is the sympy definition; ``numeric`` the hand-written ``(u, u', u'')`` on arrays of any
+    number system (``f(x, arith)``); ``reflection = (s, l)`` states :math:`u(-x) = s\,u(x) + l\,x` where
+    such an identity holds (its :attr:`parity` is ``s`` when ``l = 0``); ``exponential`` marks a rational function of :math:`e^x` (sympy's exact simplification of
+    its Walsh sums is slow, see :data:`closed_form_max_n`).
+    """
+
+    name: str
+    latex: str  # u(x) in LaTeX with x as the argument
+    formula: Callable[[sp.Expr], sp.Expr]
+    numeric: tuple  # (u, u', u'') as f(x, arith)
+    reflection: tuple | None = None  # (s, l) with u(-x) = s·u(x) + l·x, when such an identity holds
+    exponential: bool = False
+    closed_form_max_n: int = 4  # largest N whose closed forms sympy derives in reasonable time
+    normal_form: Callable[[sp.Expr], sp.Expr] | None = None  # an identity rewriting u's values for sympy
+    doc: str = field(default="", compare=False)
+
+    def symbolic(self, x: sp.Expr) -> sp.Expr:
+        r""":math:`u(x)` as a sympy expression (the defining formula)."""
+        return self.formula(x)
+
+    @property
+    def parity(self) -> int | None:
+        """``+1`` (even), ``-1`` (odd) or ``None``."""
+        if self.reflection is None or self.reflection[1] != 0:
+            return None
+        return self.reflection[0]
+
+    @property
+    def polynomial(self) -> bool:
+        """Whether :math:`u` is a polynomial (then every closed form expands exactly)."""
+        return bool(self.formula(X).is_polynomial(X))
+
+    def derivative_expr(self, k: int) -> sp.Expr:
+        r""":math:`u^{(k)}(x)` in the variable :data:`X`, derived from the formula."""
+        return _derivative_expr(self, k)
+
+    def at_zero(self, k: int) -> sp.Expr:
+        r""":math:`u^{(k)}(0)`, exact."""
+        return sp.nsimplify(sp.simplify(self.derivative_expr(k).subs(X, 0)))
+
+    def derivative(self, k: int, x, arith: Arith):
+        r""":math:`u^{(k)}(x)` elementwise in the number system ``arith`` (any :math:`k \ge 0`)."""
+        if k < len(self.numeric):
+            return self.numeric[k](x, arith)
+        return _compiled(self, k, arith)(x)
+
+    def value(self, x, arith: Arith):
+        """:math:`u(x)` elementwise."""
+        return self.numeric[0](x, arith)
+
+    def first(self, x, arith: Arith):
+        """:math:`u'(x)` elementwise."""
+        return self.numeric[1](x, arith)
+
+    def second(self, x, arith: Arith):
+        """:math:`u''(x)` elementwise."""
+        return self.numeric[2](x, arith)
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r})"
 
 
-def second(name: str, x, arith: Arith):
-    """:math:`u''(x)` elementwise."""
-    if name == "logcosh":
-        t = arith.tanh(x)
-        return 1 - t * t
-    if name == "softplus":
-        g = arith.sigmoid(x)
-        return g * (1 - g)
-    if name == "tanh":
-        t = arith.tanh(x)
-        return -2 * t * (1 - t * t)
-    if name == "silu":
-        g = arith.sigmoid(x)
-        return g * (1 - g) * (2 + x * (1 - 2 * g))
-    if name == "quadratic":
-        return 0 * x + 2
-    if name == "cubic":
-        return 6 * x
-    raise ValueError(f"unknown activation {name!r}")
+@lru_cache(maxsize=None)
+def _derivative_expr(act: Activation, k: int) -> sp.Expr:
+    return sp.diff(act.formula(X), X, k) if k else act.formula(X)
 
 
-def symbolic(name: str, x: sp.Expr) -> sp.Expr:
-    """:math:`u(x)` as a sympy expression (the defining formula)."""
-    table = {
-        "logcosh": lambda t: sp.log(2 * sp.cosh(t)),
-        "softplus": lambda t: sp.log(1 + sp.exp(t)),
-        "tanh": sp.tanh,
-        "silu": lambda t: t / (1 + sp.exp(-t)),
-        "quadratic": lambda t: t**2,
-        "cubic": lambda t: t**3,
-    }
-    if name not in table:
-        raise ValueError(f"unknown activation {name!r}")
-    return table[name](x)
+@lru_cache(maxsize=None)
+def _compiled(act: Activation, k: int, arith: Arith):
+    """``x -> u^{(k)}(x)`` on arrays of ``arith`` numbers, lambdified once (common subexpressions shared)."""
+    from .expression import lambdified
+
+    expr = _derivative_expr(act, k)
+    if arith.is_exact:
+        return np.frompyfunc(lambda v: sp.simplify(expr.subs(X, v)), 1, 1)
+    f = lambdified((expr,), (X,), arith)
+
+    def apply(x):
+        out = arith.zeros(np.shape(x))
+        out[...] = f(x)[0]  # broadcasts a constant derivative
+        return out
+
+    return apply
+
+
+ACTIVATIONS: dict[str, Activation] = {}
+
+
+def register(act: Activation) -> Activation:
+    """Add ``act`` to :data:`ACTIVATIONS` (names are unique)."""
+    if act.name in ACTIVATIONS and ACTIVATIONS[act.name] is not act:
+        raise ValueError(f"activation {act.name!r} registered twice")
+    ACTIVATIONS[act.name] = act
+    return act
+
+
+def get(name) -> Activation:
+    """The activation called ``name``, or a one-line error listing the known ones."""
+    if isinstance(name, Activation):
+        return name
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise SpecError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+# --- the built-in activations ------------------------------------------------------------------------------
+
+
+def _one_minus_square(t):
+    return 1 - t * t
+
+
+register(Activation(
+    "tanh", r"\tanh x", sp.tanh,
+    (lambda x, a: a.tanh(x),
+     lambda x, a: _one_minus_square(a.tanh(x)),
+     lambda x, a: -2 * a.tanh(x) * _one_minus_square(a.tanh(x))),
+    reflection=(-1, 0),
+))
+
+
+def _silu_first(x, a):
+    g = a.sigmoid(x)
+    return g + x * g * (1 - g)
+
+
+def _silu_second(x, a):
+    g = a.sigmoid(x)
+    return g * (1 - g) * (2 + x * (1 - 2 * g))
+
+
+_U = sp.Wild("u")
+
+
+def _softplus_in_cosh(expr: sp.Expr) -> sp.Expr:
+    r""":math:`\log(1+e^u) = u/2 + \log 2 + \log\cosh(u/2)`, so that sympy sees the even part."""
+    return expr.replace(sp.log(1 + sp.exp(_U)), _U / 2 + sp.log(2) + sp.log(sp.cosh(_U / 2)))
+
+
+register(Activation(
+    "softplus", r"\log(1+e^{x})", lambda t: sp.log(1 + sp.exp(t)),
+    (lambda x, a: a.softplus(x), lambda x, a: a.sigmoid(x), lambda x, a: a.sigmoid(x) * (1 - a.sigmoid(x))),
+    reflection=(1, -1), exponential=True, closed_form_max_n=3, normal_form=_softplus_in_cosh,
+))
+register(Activation(
+    "silu", r"x/(1+e^{-x})", lambda t: t / (1 + sp.exp(-t)),
+    (lambda x, a: x * a.sigmoid(x), _silu_first, _silu_second),
+    reflection=(1, -1), exponential=True, closed_form_max_n=3,
+))
+register(Activation(
+    "quadratic", r"x^{2}", lambda t: t**2,
+    (lambda x, a: x * x, lambda x, a: 2 * x, lambda x, a: 0 * x + 2),
+    reflection=(1, 0),
+))
+register(Activation(
+    "cubic", r"x^{3}", lambda t: t**3,
+    (lambda x, a: x * x * x, lambda x, a: 3 * x * x, lambda x, a: 6 * x),
+    reflection=(-1, 0),
+))
+register(Activation(
+    "logcosh", r"\log 2\cosh x", lambda t: sp.log(2 * sp.cosh(t)),
+    (lambda x, a: a.log2cosh(x), lambda x, a: a.tanh(x), lambda x, a: _one_minus_square(a.tanh(x))),
+    reflection=(1, 0), normal_form=lambda e: sp.expand_log(e, force=True),
+))

@@ -16,8 +16,8 @@ For a model with energy :math:`F_\theta(s) = -E_\theta(s)` (:meth:`theory.models
 * the moments themselves in closed form, :math:`m_A(\theta) = \sum_x \chi_A(x)e^{F_x}/\sum_x e^{F_x}`
   (:meth:`ClosedForms.moment_expressions`).
 
-Normal forms (each an identity, tested): polynomial energies (``gim``, ``product``, ``mlp`` with a
-quadratic or cubic activation) are expanded, so their couplings are exact polynomials; for
+Normal forms (each an identity, tested; each family's :meth:`~theory.families.base.Model.normal_form`):
+polynomial energies (``gim``, ``product``, ``mlp`` with a quadratic or cubic activation) are expanded, so their couplings are exact polynomials; for
 ``rbm`` with spin hidden units :math:`\log 2\cosh u = \log 2 + \log\cosh u`, so every
 :math:`J_A` with :math:`A\neq\emptyset` is a signed sum of :math:`\log\cosh` (the :math:`\log 2` cancel);
 with Bernoulli hidden units :math:`\log(1+e^u) = u/2 + \log 2 + \log\cosh(u/2)`, the same shape.
@@ -43,13 +43,11 @@ from .effective import covariance
 from .walsh import from_canonical, to_canonical, walsh_hadamard
 
 __all__ = [
-    "MAX_DERIVE_N",
     "ClosedForms",
     "check_derivable",
     "configuration_values",
     "data_moment_symbol",
     "derive",
-    "is_polynomial_family",
     "moment_symbol",
     "tanh_form",
 ]
@@ -65,31 +63,6 @@ def data_moment_symbol(A) -> sp.Symbol:
     return sp.Symbol("m^{D}_{" + latex_subset(A) + "}", real=True)
 
 
-def is_polynomial_family(model) -> bool:
-    """True when :math:`F_\\theta(s)` is a polynomial in spins and parameters (exact expansion)."""
-    if model.family in ("gim", "product"):
-        return True
-    if model.family == "mlp":
-        return model.activation in ("quadratic", "cubic")
-    if model.family == "custom":
-        return bool(model.energy_expr().is_polynomial(*model.spins, *model.symbols))
-    return False
-
-
-_U = sp.Wild("u")
-
-
-def _normal_form(model, expr: sp.Expr, polynomial: bool) -> sp.Expr:
-    """One family-specific normal form of a configuration value (an identity, see module docstring)."""
-    if polynomial:
-        return sp.expand(expr)
-    if model.family == "rbm" and model.hidden_units == "spin":
-        return sp.expand_log(expr, force=True)
-    if model.family == "rbm":
-        return expr.replace(sp.log(1 + sp.exp(_U)), _U / 2 + sp.log(2) + sp.log(sp.cosh(_U / 2)))
-    return expr
-
-
 def tanh_form(expr: sp.Expr) -> sp.Expr:
     r"""Rewrite :math:`\sinh u = \tanh u\,\cosh u`, so that :math:`\sinh u/\cosh u` becomes :math:`\tanh u`."""
     if not expr.has(sp.sinh):
@@ -101,12 +74,11 @@ def configuration_values(model) -> list[sp.Expr]:
     r""":math:`F_x(\theta) = F_\theta(s(x))` for ``x = 0 .. 2^N - 1`` (bit ``i-1`` of ``x`` set iff :math:`s_i=-1`),
     in the family's normal form."""
     F = model.energy_expr()
-    polynomial = is_polynomial_family(model)
     table = spin_table(model.n)
     out = []
     for x in range(2**model.n):
         point = {s: sp.Integer(int(v)) for s, v in zip(model.spins, table[x])}
-        out.append(_normal_form(model, F.xreplace(point), polynomial))
+        out.append(model.normal_form(F.xreplace(point)))
     return out
 
 
@@ -224,27 +196,19 @@ class ClosedForms:
         )
 
 
-#: the largest N derived in closed form (each coupling is a sum of up to 2^N terms)
-MAX_DERIVE_N = 4
-#: ... and for networks whose activation is a rational function of exponentials
-MAX_DERIVE_N_EXPONENTIAL = 3
-
-
 def check_derivable(model) -> None:
-    """Refuse, in one line, a model too large for closed forms."""
-    exponential = model.family == "mlp" and model.activation in ("softplus", "silu")
-    limit = MAX_DERIVE_N_EXPONENTIAL if exponential else MAX_DERIVE_N
+    """Refuse, in one line, a model beyond its family's closed-form limit (:attr:`Model.closed_form_max_n`)."""
+    limit = model.closed_form_max_n
     if model.n > limit:
-        kind = f"{model.activation} networks" if exponential else "models"
-        raise SpecError(f"closed forms are derived for N <= {limit} ({kind}), got N = {model.n}: each coupling is a sum "
-                        f"of up to 2^N terms; use the numeric commands (couplings, classify) for larger models")
+        raise SpecError(f"closed forms of this model are derived for N <= {limit}, got N = {model.n}: each coupling is "
+                        f"a sum of up to 2^N terms; use the numeric commands (couplings, classify) for larger models")
 
 
 def derive(model) -> ClosedForms:
     r"""Derive :math:`F_x`, :math:`J`, :math:`G` and :math:`\nabla^2 J_A` of ``model`` in closed form."""
     check_derivable(model)
     theta = tuple(model.symbols)
-    polynomial = is_polynomial_family(model)
+    polynomial = model.polynomial
     values = configuration_values(model)
     by_mask = walsh_hadamard(np.array(values, dtype=object)) / sp.Integer(2**model.n)
     empty = _clean(by_mask[0], polynomial)

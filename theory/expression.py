@@ -59,6 +59,7 @@ __all__ = [
     "check_parameter_names",
     "check_energy_values",
     "compile_on_configurations",
+    "lambdified",
 ]
 
 #: The whitelisted functions of a custom energy.
@@ -404,6 +405,11 @@ def _module_for(arith: Arith) -> list:
         mapping["cosh"] = overflow_guard(arith.cosh, "cosh", two_sided=True)
         mapping["sinh"] = overflow_guard(arith.sinh, "sinh", two_sided=True)
     return [mapping, "mpmath" if arith.name == "mpmath" else "numpy"]
+
+
+def lambdified(exprs: tuple, args: tuple, arith: Arith):
+    """``f(*args) -> [values of exprs]`` in ``arith``'s number type (lambdify with cse, cached)."""
+    return _lambdified(tuple(exprs), tuple(args), arith.name, arith)
 
 
 @lru_cache(maxsize=256)

@@ -274,3 +274,42 @@ def enumerated_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case
                 params = random_params(model, seed=1000 * n + k)
                 cases.append(Case(f"{tag}/{ttag}", model, params, target))
     return cases
+
+
+def scaling_models(n: int, quick: bool = False) -> list[tuple[str, dict, str]]:
+    """H1's models on ``n`` spins: ``(tag, spec, mode)`` with mode ``scaling`` (generic biases, the family's own
+    small-weight rescaling), ``even-zero-bias`` (an even φ at b = 0: no odd orders) or ``uniform`` (the
+    ``product`` contrast)."""
+    generic = [("rbm-spin", {"family": "rbm", "n": n, "hidden": 2, "hidden_units": "spin"}),
+               ("rbm-bernoulli", {"family": "rbm", "n": n, "hidden": 2, "hidden_units": "bernoulli"}),
+               ("mlp-tanh", {"family": "mlp", "n": n, "hidden": 2, "activation": "tanh"})]
+    out = [(f"{tag}-n{n}-m2/generic", spec, "scaling") for tag, spec in (generic[:1] if quick else generic)]
+    if n >= 3:
+        out.append((f"rbm-spin-n{n}-m2/zero-bias", {"family": "rbm", "n": n, "hidden": 2, "hidden_units": "spin"},
+                    "even-zero-bias"))
+    out.append((f"product-n{n}/uniform", {"family": "product", "n": n}, "uniform"))
+    return out
+
+
+def spurious_models(n: int) -> list[tuple[str, dict, str, dict]]:
+    """S2's constructions on ``n`` spins against every S2 target: ``(tag, spec, kind, meta)`` with ``kind`` one of
+    the family's special points (:meth:`~theory.families.base.Model.special_points`) and ``meta`` the facts
+    predicted beyond the spectrum (``J_moves_at_order``: the order at which J moves along neutral directions)."""
+    out = [(f"product-off-n{n}", {"family": "product", "n": n}, "switched-off", {})]
+    out += [(f"rbm-paramagnetic-n{n}-m{M}", {"family": "rbm", "n": n, "hidden": M}, "paramagnetic", {})
+            for M in (1, 2, 3)]
+    out.append((f"mlp-paramagnetic-n{n}-m2-tanh", {"family": "mlp", "n": n, "hidden": 2, "activation": "tanh"},
+                "paramagnetic", {"J_moves_at_order": 3}))
+    return out
+
+
+def spurious_special_cases(n: int) -> list[tuple[str, dict, str, dict, dict]]:
+    """S2's constructions with their own target: ``(name, spec, kind, target spec, meta)``."""
+    if n == 3:
+        return [("s2/rbm-paramagnetic-n3-m2/pure-3-body", {"family": "rbm", "n": 3, "hidden": 2}, "paramagnetic",
+                 {"couplings": {"1,2,3": "0.8"}}, {"degenerate": True, "J_moves_at_order": 2})]
+    if n == 4:
+        return [(f"s2/rbm-dead-unit-n4-m2/{ttag}", {"family": "rbm", "n": 4, "hidden": 2}, "dead-unit", tspec, {})
+                for ttag, tspec in (("pairwise-s1", {"named": "pairwise", "seed": 1}),
+                                    ("random-couplings-s2", {"named": "random-couplings", "seed": 2}))]
+    return []

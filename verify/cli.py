@@ -250,6 +250,7 @@ def _derive(args) -> int:
     from types import SimpleNamespace
 
     from theory.closed_forms import check_derivable
+    from theory.families import family_class
 
     from .document import compile_pdf, derivation_document, load_model, overfull_boxes
 
@@ -259,7 +260,8 @@ def _derive(args) -> int:
     spec = _peek_model_spec(args.case_file)
     size = _spec_size(spec) if spec else None
     if size:  # before the model is built: 10^5 hidden units take seconds to build and years to derive
-        check_derivable(SimpleNamespace(n=size[0], family=spec.get("family"), activation=spec.get("activation", "tanh")))
+        limit = family_class(spec.get("family")).closed_form_limit(spec)
+        check_derivable(SimpleNamespace(n=size[0], closed_form_max_n=limit))
         _check_derive_size(*size, spec.get("family"), args)
     model = load_model(args.case_file)
     check_derivable(model)

@@ -138,19 +138,16 @@ def _peek_model_spec(path: str) -> dict | None:
 
 
 def _spec_size(spec: dict) -> tuple[int, int] | None:
-    """``(N, P)`` of a model spec whose parameter count is not bounded by N (hidden layers, custom); else ``None``."""
+    """``(N, P)`` of a model spec whose family counts its parameters without being built
+    (:meth:`~theory.families.base.Model.count_parameters`: hidden layers, custom); else ``None``."""
+    from theory.families import FAMILIES
+
     n = spec.get("n")
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         return None
-    family = spec.get("family")
-    if family in ("rbm", "mlp"):
-        m = spec.get("hidden")
-        if not isinstance(m, int) or isinstance(m, bool) or m < 1:
-            return None
-        return n, n + m + n * m + (m if family == "mlp" else 0)
-    if family == "custom" and isinstance(spec.get("params"), list):
-        return n, len(spec["params"])
-    return None
+    cls = FAMILIES.get(spec.get("family")) if isinstance(spec.get("family"), str) else None
+    P = cls.count_parameters(spec) if cls is not None else None
+    return None if P is None else (n, P)
 
 
 #: seconds per second derivative ``∂_k∂_l J_A`` (there are ``D P^2``) derived, and per one proved

@@ -40,7 +40,7 @@ from pathlib import Path
 import sympy as sp
 
 import theory
-from theory.closed_forms import ClosedForms, derive, is_polynomial_family
+from theory.closed_forms import ClosedForms, derive
 
 from .cache_format import (CONSTANTS, FORMAT, MATRICES, MAX_DEPTH, OPERATIONS, authentic, decode, encode, signed,
                            signing_key)
@@ -133,8 +133,8 @@ def _hash_files(paths) -> str:
 
 @lru_cache(maxsize=1)
 def theory_source_hash() -> str:
-    """SHA-256 of every ``theory/*.py`` file (names and contents, in sorted order)."""
-    return _hash_files(Path(theory.__file__).resolve().parent.glob("*.py"))
+    """SHA-256 of every ``theory/**/*.py`` file, subpackages included (names and contents, in sorted order)."""
+    return _hash_files(Path(theory.__file__).resolve().parent.rglob("*.py"))
 
 
 def _module_file(name: str) -> Path | None:
@@ -234,7 +234,7 @@ def _belongs_to(cf: ClosedForms, model) -> bool:
     return (json.dumps(cf.spec, sort_keys=True) == json.dumps(model.spec(), sort_keys=True)
             and cf.n == model.n and cf.theta == tuple(model.symbols) and cf.spins == tuple(model.spins)
             and cf.labels == tuple(p.label for p in model.params) and cf.energy == model.energy_expr()
-            and cf.polynomial == is_polynomial_family(model))
+            and cf.polynomial == model.polynomial)
 
 
 # ---------------------------------------------------------------- files

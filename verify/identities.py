@@ -180,9 +180,11 @@ def _numeric(residuals, s: _Setting, seed: int) -> tuple[bool, str]:
 
 
 def _sympy_decides(cf: ClosedForms) -> bool:
-    """Whether to ask sympy for an exact zero: not for softplus/silu networks, whose expansions are
-    rational functions of exponentials and take minutes (the numeric route decides in a second)."""
-    return not (cf.spec["family"] == "mlp" and cf.spec["activation"] in ("softplus", "silu"))
+    """Whether to ask sympy for an exact zero: as the family declares
+    (:attr:`~theory.families.base.Model.simplifies_exactly`; the numeric route decides in a second)."""
+    from theory.families import model_from_spec
+
+    return model_from_spec(cf.spec).simplifies_exactly
 
 
 def prove_identities(cf: ClosedForms, names=IDENTITIES, seed: int = 0) -> list[IdentityCheck]:

@@ -55,20 +55,8 @@ class Trajectory:
 
 
 def small_weight_init(model, eps: float, seed: int, bias_scale: float = 0.5):
-    """Fields 0, biases :math:`\\sim` ``bias_scale``·N(0,1) (generic), weights :math:`\\sim\\varepsilon`·N(0,1);
-    ``mlp`` output weights :math:`\\sim` N(0,1); other families: every parameter :math:`\\sim\\varepsilon`·N(0,1)."""
-    from fractions import Fraction
-
-    rng = np.random.default_rng(seed)
-    out = []
-    for p in model.params:
-        z = rng.standard_normal()
-        if model.family in ("rbm", "mlp"):
-            value = {"a": 0.0, "b": bias_scale * z, "w": eps * z, "c": z}[p.group]
-        else:
-            value = eps * z
-        out.append(Fraction(f"{value:.6e}"))
-    return tuple(out)
+    """The family's seeded small-weight start (:meth:`~theory.families.base.Model.small_weight_start`)."""
+    return model.small_weight_start(eps, seed, bias_scale)
 
 
 def integrate(model, target, theta0, t_max: float = 1e6, t_min: float = 1e-2, points: int = 321,

@@ -41,7 +41,9 @@ class Proposition:
 
     ``cases(ns, families, quick)`` lists its enumerated cases; ``check(case, dps)`` returns a
     :class:`~verify.verdict.Verdict`, or a :class:`Skip` when the case turns out to lie outside the
-    hypotheses (reported, never counted as a verdict).
+    hypotheses (reported, never counted as a verdict). ``order`` places it in reports and documents
+    (THEORY.md's order), ``applies(model)`` says whether it speaks about a model, and ``document(model, cf)``
+    returns the paragraphs it adds to a derivation document (:mod:`verify.document_sections`).
     """
 
     id: str
@@ -52,12 +54,12 @@ class Proposition:
     cases: Callable[..., list[Case]]
     empirical: bool = False  # an empirical claim: its checks return Observations (reported, not judged)
     certifiable: bool = False  # check(case, dps, certify=True) attaches ball-arithmetic certificates
+    order: float = 1000.0  # position in reports and documents
+    applies: Callable[[object], bool] = lambda model: True
+    document: Callable | None = None  # (model, closed forms) -> LaTeX paragraphs for derivation documents
 
 
 REGISTRY: dict[str, Proposition] = {}
-
-_ORDER = ("E1", "E2", "F1", "F2", "F3", "S1", "S2", "H1", "H2", "H3")
-
 
 def register(prop: Proposition) -> Proposition:
     """Add a proposition (ids are unique)."""
@@ -71,7 +73,7 @@ def propositions() -> list[Proposition]:
     """Registered propositions in THEORY.md order."""
     from . import propositions as _load  # noqa: F401  (registers the checks)
 
-    return sorted(REGISTRY.values(), key=lambda p: (_ORDER.index(p.id) if p.id in _ORDER else 99, p.id))
+    return sorted(REGISTRY.values(), key=lambda p: (p.order, p.id))
 
 
 def get(pid: str) -> Proposition:

@@ -41,10 +41,11 @@ EPSILONS = tuple(Fraction(1, 10**k) for k in range(1, 9))  # 1e-1 ... 1e-8
 
 
 def scaled_point(model, base: tuple[Fraction, ...], eps: Fraction, scale_all: bool = False) -> tuple[Fraction, ...]:
-    """``base`` with its weights ``w`` multiplied by ``eps`` (every parameter when ``scale_all``)."""
+    """The family's small-weight rescaling of ``base`` by ``eps``
+    (:meth:`~theory.families.base.Model.small_weight_scaled`; every parameter when ``scale_all``)."""
     if scale_all:
         return tuple(eps * q for q in base)
-    return tuple(eps * q if p.group == "w" else q for q, p in zip(base, model.params))
+    return model.small_weight_scaled(base, eps)
 
 
 def order_norms(model, theta_exact) -> dict:
@@ -71,13 +72,11 @@ def fit_slope(xs, ys) -> float:
     return float(np.polyfit(lx, ly, 1)[0])
 
 
-def predicted_slopes(n: int, family: str) -> dict:
-    """The slopes H1 predicts (for ``product`` under uniform rescaling: 2 for every coupling)."""
-    if family == "product":
-        return {"J": {k: 2 for k in range(1, n + 1)}, "G": {k: 1 for k in range(1, n + 1)},
-                "K": {(k, l): 2 for k in range(1, n + 1) for l in range(k, n + 1)}}
-    return {"J": {k: k for k in range(2, n + 1)}, "G": {k: k - 1 for k in range(1, n + 1)},
-            "K": {(k, l): k + l - 2 for k in range(1, n + 1) for l in range(k, n + 1)}}
+def predicted_slopes(model, base, scale_all: bool = False) -> dict:
+    """The slopes the family's H1 law predicts (:meth:`~theory.families.base.Model.h1_law`); none for a rescaling
+    of every parameter unless that is the family's own rescaling (``product``)."""
+    law = model.h1_law(base) if (not scale_all or model.rescales_every_parameter) else None
+    return law or {"J": {}, "G": {}, "K": {}}
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ class ScalingFit:
 
     def worst_deviation(self) -> float:
         devs = [abs(self.slopes[q][key] - v) for q, table in self.predicted.items() for key, v in table.items()
-                if self.slopes[q].get(key) is not None]
+                if v is not None and self.slopes[q].get(key) is not None]
         return max(devs, default=0.0)
 
     def to_json(self) -> dict:
@@ -132,6 +131,5 @@ def scaling_fit(model, base, epsilons=EPSILONS, fit_decades: int = 5, scale_all:
                 ys = [nm[q][key] for nm in norms][tail]
                 # a quantity that is zero at working precision has no slope (e.g. odd orders at b = 0)
                 slopes[q][key] = None if min(ys) <= mpmath.mpf(10) ** (-(digits - 10)) else fit_slope(xs, ys)
-    family = "product" if scale_all else model.family
-    predicted = predicted_slopes(model.n, family)
+    predicted = predicted_slopes(model, base, scale_all)
     return ScalingFit(tuple(epsilons), norms, slopes, predicted, digits, fit_decades)

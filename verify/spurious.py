@@ -56,13 +56,12 @@ import numpy as np
 from theory.arith import MP
 from theory.conventions import subset_index, subsets
 from theory.effective import concave_objective, covariance, moments, moments_by_mask, probabilities
-from theory.models import RBM, Product
-
 
 from .numeric import working_precision
 from .search import integrate_flow, polish, to_exact
 
-__all__ = ["SpuriousPoint", "product_switched_off", "paramagnetic", "dead_unit", "connected_pair_matrix"]
+__all__ = ["SpuriousPoint", "product_switched_off", "paramagnetic", "dead_unit", "connected_pair_matrix",
+           "pair_eigenvalues", "construct"]
 
 
 @dataclass(frozen=True)
@@ -108,9 +107,10 @@ def maxent_on_support(n: int, support: list, m_data, dps: int, max_iter: int = 1
     return J
 
 
-def product_switched_off(n: int, target, off: list[tuple], dps: int) -> SpuriousPoint:
-    """Product model with :math:`u_A = v_A = 0` on ``off`` and the rest fitted (see the module docstring)."""
-    model = Product(n, fields=False)
+def product_switched_off(model, target, off: list[tuple], dps: int) -> SpuriousPoint:
+    """A model with ``switched-off`` points (:meth:`~theory.families.product.Product.switched_off_point`) with
+    its couplings on ``off`` switched off and the rest fitted (see the module docstring)."""
+    n = model.n
     index = subset_index(n)
     off_idx = sorted(index[A] for A in off)
     support = [k for k in range(2**n - 1) if k not in off_idx]
@@ -119,12 +119,11 @@ def product_switched_off(n: int, target, off: list[tuple], dps: int) -> Spurious
         m_data = target.moment_array(MP)
         J = maxent_on_support(n, support, m_data, digits)
         r = m_data - moments(probabilities(J, n, MP), n)
-        u = [J[k] if k in support else mpmath.mpf(0) for k in range(2**n - 1)]
-        v = [mpmath.mpf(1) if k in support else mpmath.mpf(0) for k in range(2**n - 1)]
-        theta = to_exact(u + v)
+        fitted = dict(zip(subsets(n), to_exact([J[k] if k in support else mpmath.mpf(0) for k in range(2**n - 1)])))
+        theta = model.switched_off_point({A: fitted[A] for A in subsets(n) if index[A] in support})
         predicted = tuple(x for k in off_idx for x in (r[k], -r[k]))
     names = ", ".join(",".join(map(str, A)) for A in off)
-    return SpuriousPoint(model, theta, predicted, f"product n={n}, u = v = 0 on {{{names}}}, rest fitted",
+    return SpuriousPoint(model, theta, predicted, f"{model.family} n={n}, u = v = 0 on {{{names}}}, rest fitted",
                          free=tuple(support), matched=tuple(support))
 
 
@@ -137,65 +136,58 @@ def connected_pair_matrix(m_by_mask, m_model_by_mask, n: int) -> np.ndarray:
     return R
 
 
+def pair_eigenvalues(m_by_mask, m_model_by_mask, n: int) -> list:
+    """Eigenvalues of :func:`connected_pair_matrix` (mpmath, ascending)."""
+    R = connected_pair_matrix(m_by_mask, m_model_by_mask, n)
+    spec = mpmath.eigsy(mpmath.matrix(R.tolist()), eigvals_only=True)
+    return [spec[k] for k in range(n)]
+
+
 def paramagnetic(model, target, dps: int, biases=None, output=None) -> SpuriousPoint:
-    """``w = 0`` with matched fields for an ``rbm`` or ``mlp``; predicted spectrum for spin RBMs and tanh
-    networks with ``b = 0``."""
-    n, M = model.n, model.M
+    """``w = 0`` with matched fields (:meth:`~theory.families.hidden_layer.HiddenLayer.paramagnetic_point`), with
+    the spectrum the family predicts there (:meth:`~theory.families.hidden_layer.HiddenLayer.paramagnetic_spectrum`)."""
+    n = model.n
     digits = 2 * dps + 10
-    b = [Fraction(0)] * M if biases is None else [Fraction(x) for x in biases]
     with working_precision(digits):
         m_data = target.moment_array(MP)
-        a = [mpmath.atanh(m_data[i]) for i in range(n)]
-        theta = list(to_exact(a)) + b + [Fraction(0)] * (n * M)
-        if model.family == "mlp":
-            theta += [Fraction(1)] * M if output is None else [Fraction(x) for x in output]
-        predicted: tuple = ()
-        if model.family == "rbm" and model.hidden_units == "spin" and all(x == 0 for x in b):
-            mbm = target.moments_by_mask(MP)
-            indep = np.array([mpmath.mpf(1)] + [mpmath.mpf(0)] * (2**n - 1), dtype=object)
-            for mask in range(1, 2**n):
-                prod = mpmath.mpf(1)
-                for i in range(n):
-                    if mask >> i & 1:
-                        prod *= m_data[i]
-                indep[mask] = prod
-            C_hat = connected_pair_matrix(mbm, indep, n)
-            spec = mpmath.eigsy(mpmath.matrix(C_hat.tolist()), eigvals_only=True)
-            predicted = tuple([-(1 - m_data[i] ** 2) for i in range(n)] + [mpmath.mpf(0)] * M
-                              + [spec[k] for k in range(n) for _ in range(M)])
-        if model.family == "mlp" and model.activation == "tanh" and all(x == 0 for x in b):
-            c = theta[n + M + n * M:]
-            weight = 1 + sum(mpmath.mpf(x.numerator) / x.denominator for x in (y * y for y in c))
-            predicted = tuple([-(1 - m_data[i] ** 2) * weight for i in range(n)]
-                              + [mpmath.mpf(0)] * (model.P - n))
+        fields = to_exact([mpmath.atanh(m_data[i]) for i in range(n)])
+        theta = model.paramagnetic_point(fields, biases, output)
+        mbm = target.moments_by_mask(MP)
+        independent = np.array([mpmath.mpf(1)] + [mpmath.mpf(0)] * (2**n - 1), dtype=object)
+        for mask in range(1, 2**n):
+            prod = mpmath.mpf(1)
+            for i in range(n):
+                if mask >> i & 1:
+                    prod *= m_data[i]
+            independent[mask] = prod
+        predicted = model.paramagnetic_spectrum(theta, [m_data[i] for i in range(n)],
+                                                pair_eigenvalues(mbm, independent, n)) or ()
     return SpuriousPoint(model, tuple(theta), predicted, f"{model.family} paramagnetic point (w = 0, fields matched)",
                          free=tuple(range(n)), matched=tuple(range(n)))
 
 
-def dead_unit(n: int, M: int, target, dps: int, seed: int = 0, t_max: float = 1e5) -> SpuriousPoint | None:
-    """Spin RBM with ``M`` units whose last unit is dead (``w = 0, b = 0``), the others at a fixed point.
+def dead_unit(model, target, dps: int, seed: int = 0, t_max: float = 1e5) -> SpuriousPoint | None:
+    """``model`` with its last unit dead (:meth:`~theory.families.hidden_layer.HiddenLayer.dead_unit_point`), the
+    others at a fixed point of the model with one unit fewer reached by a seeded flow.
 
-    Returns ``None`` when the smaller RBM's flow does not reach a fixed point.
+    Returns ``None`` when that flow does not reach a fixed point.
     """
     from .cases import random_params
 
-    small = RBM(n, M - 1, "spin")
+    n = model.n
+    small = model.with_hidden(model.M - 1)
     start = random_params(small, seed, scale=0.3)
     theta_float, _, _ = integrate_flow(small, target, start, t_max=t_max)
     found = polish(small, target, theta_float, dps)
     if not found.converged:
         return None
-    a, b, w = small.split(np.array(found.theta, dtype=object))
-    w_big = np.concatenate([w, np.array([[Fraction(0)]] * n, dtype=object)], axis=1)
-    theta = tuple(a) + tuple(b) + (Fraction(0),) + tuple(w_big.reshape(-1))
-    big = RBM(n, M, "spin")
+    theta = model.dead_unit_point(found.theta)
     with working_precision(2 * dps + 10):
         m_data_mask = target.moments_by_mask(MP)
         model_mask = moments_by_mask(probabilities(_couplings(small, found.theta), n, MP))
-        R = connected_pair_matrix(m_data_mask, model_mask, n)
-        spec = mpmath.eigsy(mpmath.matrix(R.tolist()), eigvals_only=True)
-        predicted = tuple([mpmath.mpf(0)] + [spec[k] for k in range(n)])
-    return SpuriousPoint(big, theta, predicted, f"rbm n={n} M={M} with a dead hidden unit (others fitted)")
+        predicted = model.dead_unit_spectrum(pair_eigenvalues(m_data_mask, model_mask, n))
+    return SpuriousPoint(model, theta, predicted,
+                         f"{model.family} n={n} M={model.M} with a dead hidden unit (others fitted)")
 
 
 def _couplings(model, theta_exact):
@@ -210,3 +202,14 @@ def default_switched_off(n: int) -> list[tuple]:
 
 
 
+
+
+def construct(kind: str, model, target, dps: int) -> SpuriousPoint | None:
+    """The spurious point of ``kind`` (one of ``model.special_points()``) for ``target``."""
+    if kind not in model.special_points():
+        raise ValueError(f"{model.family} declares no {kind!r} points (it has {model.special_points()})")
+    if kind == "switched-off":
+        return product_switched_off(model, target, default_switched_off(model.n), dps)
+    if kind == "paramagnetic":
+        return paramagnetic(model, target, dps)
+    return dead_unit(model, target, dps, seed=1)

@@ -234,10 +234,11 @@ def estimate_case_seconds(sc: SweepCase) -> float:
     """A rough estimate of one sweep case's CPU seconds: the flow and the five metrics grow like 2^N P^2
     (about 5 s for N = 3, 4 with two or three hidden units, 35 s for N = 4, M = 7 on this machine), the
     maximum-entropy metric like D^3."""
+    from theory.families import family_class
+
     model = sc.model
     n = int(model.get("n", 3))
-    m = int(model.get("hidden", 1))
-    P = n + m + n * m + (m if model.get("family") == "mlp" else 0)
+    P = family_class(model.get("family")).count_parameters(model) or 2**n
     return 3.0 + 1.3e-3 * 2**n * P**2 * max(1.0, sc.t_max / 1e6) ** 0.1 + 1e-6 * 8**n
 
 

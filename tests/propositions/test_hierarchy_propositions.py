@@ -17,7 +17,8 @@ def test_h1_fails_on_a_wrong_prediction(monkeypatch):
 
     real = scaling.predicted_slopes
     monkeypatch.setattr(scaling, "predicted_slopes",
-                        lambda n, fam: {**real(n, fam), "J": {k: k + 1 for k in range(2, n + 1)}})
+                        lambda model, base, scale_all=False: {**real(model, base, scale_all),
+                                                              "J": {k: k + 1 for k in range(2, model.n + 1)}})
     case = get("H1").cases(ns=(3,), families=["rbm"], quick=True)[0]
     assert get("H1").check(case, 30).status == "fails"
 
@@ -41,8 +42,9 @@ def test_h1_does_not_hold_when_the_prediction_table_checks_less(monkeypatch, emp
 
     original = scaling.predicted_slopes
 
-    def thinned(n, family):
-        table = original(n, family)
+    def thinned(model, base, scale_all=False):
+        n = model.n
+        table = original(model, base, scale_all)
         if emptied == "all":
             return {q: {} for q in table}
         return {q: {k: v for k, v in t.items() if (max(k) if isinstance(k, tuple) else k) < n} for q, t in table.items()}

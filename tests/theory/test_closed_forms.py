@@ -4,7 +4,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from theory.closed_forms import configuration_values, derive, is_polynomial_family
+from theory.closed_forms import configuration_values, derive
 from theory.models import model_from_spec
 
 
@@ -103,7 +103,7 @@ def test_couplings_reconstruct_the_energy_at_high_precision():
     ({"family": "custom", "n": 2, "energy": "log(cosh(a*s1*s2))", "params": ["a"]}, False),
 ])
 def test_polynomial_families(spec, polynomial):
-    assert is_polynomial_family(model_from_spec(spec)) is polynomial
+    assert model_from_spec(spec).polynomial is polynomial
 
 
 def test_at_substitutes_a_point():

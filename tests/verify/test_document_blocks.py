@@ -4,7 +4,7 @@ Mutants killed:
 * verify/document.py ``if len(block) <= 2`` -> ``< 2``: the 2x2 blocks of H at the paramagnetic point of an
   rbm / tanh network must be printed with their eigenvalues (closed forms derived by hand below).
 * verify/document.py deleting the parameter list: the document names every parameter of theta, in order.
-* verify/document.py ``PRINT_LIMIT = 400`` -> ``401``: pins the print limit (a value pin, see the report;
+* verify/document_blocks.py ``PRINT_LIMIT = 400`` -> ``401``: pins the print limit (a value pin, see the report;
   note ``_short`` admits PRINT_LIMIT + 1 nodes while its docstring says "at most PRINT_LIMIT").
 """
 
@@ -16,7 +16,7 @@ from theory.closed_forms import data_moment_symbol, derive
 from theory.conventions import subsets
 from theory.latex import to_latex
 from theory.models import model_from_spec
-from verify import document
+from verify import document, document_blocks
 from verify.document import derivation_document
 
 PRODUCT = model_from_spec({"family": "product", "n": 2, "fields": True})
@@ -69,5 +69,5 @@ def test_every_parameter_is_named_in_order():
 
 def test_expressions_beyond_the_print_limit_are_not_short():
     x = sp.symbols("x0:500")
-    assert document._short(sp.Add(*x[:300]))  # 301 nodes: printed
-    assert not document._short(sp.Add(*x[:401]))  # 402 nodes: referred to
+    assert document_blocks.is_short(sp.Add(*x[:300]))  # 301 nodes: printed
+    assert not document_blocks.is_short(sp.Add(*x[:401]))  # 402 nodes: referred to

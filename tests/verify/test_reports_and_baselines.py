@@ -78,10 +78,11 @@ MUTATIONS = {
     "C_AB = m_A m_B - m_{A xor B}": ("theory/effective.py",
                                       "return m_by_mask[masks[:, None] ^ masks[None, :]] - np.outer(m, m)",
                                       "return np.outer(m, m) - m_by_mask[masks[:, None] ^ masks[None, :]]"),
-    "transposed w in the rbm energy": ("theory/models.py",
-                                       "        X = self.preactivations(theta, arith)\n        phi = activations.value(self._phi, X, arith)",
-                                       "        _, b, w = self.split(theta)\n        X = spin_linear(b, w.reshape(w.shape[::-1]).T)\n"
-                                       "        phi = activations.value(self._phi, X, arith)"),
+    "transposed w in the hidden-layer energy": (
+        "theory/families/hidden_layer.py",
+        "        X = self.preactivations(theta, arith)\n        units = self.activation.value(X, arith)",
+        "        _, b, w = self.split(theta)\n        X = spin_linear(b, w.reshape(w.shape[::-1]).T)\n"
+        "        units = self.activation.value(X, arith)"),
 }
 
 

@@ -24,8 +24,12 @@ from theory.arith import MP
 from theory.models import GIM, Product, model_from_spec
 from theory.targets import from_couplings
 from verify import neutral
+from verify.cases import random_params
 from verify.scaling import ScalingFit, fit_slope, predicted_slopes
 from verify.search import newton_polish, solve_couplings
+
+RBM3 = model_from_spec({"family": "rbm", "n": 3, "hidden": 2})
+RBM3_BASE = random_params(RBM3, 7, 0.8)
 
 DPS = 30
 
@@ -281,7 +285,7 @@ def test_worst_deviation_by_hand():
 
 @pytest.mark.parametrize("sign", [1, -1])
 def test_a_slope_off_by_two_hundredths_is_reported(sign):
-    predicted = predicted_slopes(3, "rbm")
+    predicted = predicted_slopes(RBM3, RBM3_BASE)
     slopes = {q: {key: float(v) for key, v in table.items()} for q, table in predicted.items()}
     slopes["K"][(2, 3)] += sign * 0.02
     result = fit(slopes, predicted)
@@ -291,13 +295,29 @@ def test_a_slope_off_by_two_hundredths_is_reported(sign):
 
 
 def test_predicted_slopes_are_the_theorys():
-    """THEORY.md H1: ``J_k ~ ε^k`` (k ≥ 2), ``G_k ~ ε^(k-1)``, ``K_kl ~ ε^(k+l-2)``; ``product``: 2, 1, 2."""
-    p = predicted_slopes(3, "rbm")
+    """THEORY.md H1 at generic biases: ``J_k ~ ε^k`` (k ≥ 2), ``G_k ~ ε^(k-1)``, ``K_kl ~ ε^(k+l-2)``; ``product``
+    under the uniform rescaling: 2, 1, 2 on the diagonal blocks, and its off-diagonal blocks identically zero."""
+    p = predicted_slopes(RBM3, RBM3_BASE)
     assert p["J"] == {2: 2, 3: 3}
     assert p["G"] == {1: 0, 2: 1, 3: 2}
     assert p["K"] == {(1, 1): 0, (1, 2): 1, (1, 3): 2, (2, 2): 2, (2, 3): 3, (3, 3): 4}
-    q = predicted_slopes(2, "product")
-    assert q["J"] == {1: 2, 2: 2} and q["G"] == {1: 1, 2: 1} and set(q["K"].values()) == {2}
+    product = model_from_spec({"family": "product", "n": 2})
+    q = predicted_slopes(product, random_params(product, 7, 0.8), scale_all=True)
+    assert q["J"] == {1: 2, 2: 2} and q["G"] == {1: 1, 2: 1} and q["K"] == {(1, 1): 2, (1, 2): None, (2, 2): 2}
+
+
+def test_zero_bias_shifts_the_predicted_orders():
+    """H1's exact leading order: at b = 0 an even phi (log 2cosh) has phi^(k)(0) = 0 for odd k, so the odd orders
+    are identically zero; an odd sigma (tanh) loses its even orders the same way, and a quadratic one has no
+    coupling beyond order 2."""
+    base = tuple(Fraction(0) if p.group == "b" else q for q, p in zip(RBM3_BASE, RBM3.params))
+    assert RBM3.leading_orders(base) == {1: None, 2: 2, 3: None}
+    tanh = model_from_spec({"family": "mlp", "n": 4, "hidden": 2, "activation": "tanh"})
+    zero = tuple(Fraction(0) if p.group == "b" else Fraction(1, 3) for p in tanh.params)
+    assert tanh.leading_orders(zero) == {1: 1, 2: None, 3: 3, 4: None}
+    quadratic = model_from_spec({"family": "mlp", "n": 4, "hidden": 2, "activation": "quadratic"})
+    generic = tuple(Fraction(1, 3) for _ in quadratic.params)
+    assert quadratic.leading_orders(generic) == {1: 1, 2: 2, 3: None, 4: None}
 
 
 def test_fit_slope_of_an_exact_power_law():

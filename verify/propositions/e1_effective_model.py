@@ -91,5 +91,6 @@ register(
         hypotheses="any model, parameter point and strictly positive target",
         check=check_e1,
         cases=enumerated_cases,
+        order=10,
     )
 )

@@ -34,6 +34,7 @@ from ..cases import Case, enumerated_cases
 from ..numeric import agreed_string, at_two_precisions, case_guard, central_differences, fd_step
 from ..registry import Proposition, register, reproduce_line
 from ..verdict import Requirement, Verdict, judge
+from ..document_sections import effective_convexity_section
 from .common import max_abs, relative_max_abs
 
 __all__ = ["e2_quantities", "check_e2", "moment_jacobian_fd"]
@@ -89,5 +90,7 @@ register(
         hypotheses="a strictly positive target; J = J(θ) at the case's parameter point",
         check=check_e2,
         cases=enumerated_cases,
+        order=20,
+        document=effective_convexity_section,
     )
 )

@@ -27,5 +27,6 @@ register(
         hypotheses="any model, parameter point and strictly positive target",
         check=check_f1,
         cases=enumerated_cases,
+        order=30,
     )
 )

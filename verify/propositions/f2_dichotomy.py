@@ -36,5 +36,6 @@ register(
         check=check_f2,
         cases=fixed_point_cases,
         certifiable=True,
+        order=40,
     )
 )

@@ -8,6 +8,7 @@ from ..endpoints import flow_endpoint
 from ..point_checks import f3_requirements
 from ..registry import Proposition, Skip, register, reproduce_line
 from ..verdict import Verdict, judge
+from ..document_sections import direct_parameters_section
 
 __all__ = ["check_f3"]
 
@@ -34,5 +35,8 @@ register(
         hypotheses="a fixed point; a parameter entering J_A only additively",
         check=check_f3,
         cases=f3_cases,
+        order=50,
+        applies=lambda model: bool(model.direct_parameters()),
+        document=direct_parameters_section,
     )
 )

@@ -80,6 +80,8 @@ register(
         check=check_h2,
         cases=hierarchy_cases,
         empirical=True,
+        order=90,
+        applies=lambda model: model.hierarchy,
     )
 )
 
@@ -91,5 +93,7 @@ register(
         hypotheses="the fixed point a flow from small weights ends at",
         check=check_h3,
         cases=hierarchy_cases,
+        order=100,
+        applies=lambda model: model.hierarchy,
     )
 )

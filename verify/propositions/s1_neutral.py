@@ -83,5 +83,6 @@ register(
         check=check_s1,
         cases=fixed_point_cases,
         certifiable=True,
+        order=60,
     )
 )

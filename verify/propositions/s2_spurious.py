@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import mpmath
 
-from theory.models import MLP, RBM
-from theory.targets import from_couplings
+from theory.families import model_from_spec
 
-from ..cases import Case, parse_target
+from ..cases import Case, parse_target, spurious_models, spurious_special_cases
+from ..document_sections import special_points_section
 from ..fixed_points import classify
 from ..numeric import zero_decision
 from ..registry import Proposition, Skip, register, reproduce_line
-from ..spurious import dead_unit, default_switched_off, paramagnetic, product_switched_off
+from ..spurious import construct
 from ..verdict import Requirement, Verdict, judge
 
 __all__ = ["spurious_cases", "check_s2", "spectrum_match"]
@@ -35,24 +35,14 @@ def spurious_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case]:
     for n in ns:
         targets = [(f"random-couplings-s{s}", parse_target({"named": "random-couplings", "seed": s}, n)) for s in seeds]
         targets.append(("pairwise-s1", parse_target({"named": "pairwise", "seed": 1}, n)))
+        models = [(tag, model_from_spec(spec), kind, meta) for tag, spec, kind, meta in spurious_models(n)
+                  if not families or spec["family"] in families]
         for ttag, target in targets:
-            if not families or "product" in families:
-                out.append(Case(f"s2/product-off-n{n}/{ttag}", None, None, target, {"construction": "product-off"}))
-            if not families or "rbm" in families:
-                for M in (1, 2, 3):
-                    out.append(Case(f"s2/rbm-paramagnetic-n{n}-m{M}/{ttag}", RBM(n, M), None, target,
-                                    {"construction": "paramagnetic"}))
-            if not families or "mlp" in families:
-                out.append(Case(f"s2/mlp-paramagnetic-n{n}-m2-tanh/{ttag}", MLP(n, 2, "tanh"), None, target,
-                                {"construction": "paramagnetic", "J_moves_at_order": 3}))
-        if n == 3 and (not families or "rbm" in families):
-            out.append(Case("s2/rbm-paramagnetic-n3-m2/pure-3-body", RBM(3, 2), None,
-                            from_couplings({"1,2,3": "0.8"}, 3), {"construction": "degenerate", "J_moves_at_order": 2}))
-        if n == 4 and (not families or "rbm" in families):
-            for ttag, spec in (("pairwise-s1", {"named": "pairwise", "seed": 1}),
-                               ("random-couplings-s2", {"named": "random-couplings", "seed": 2})):
-                out.append(Case(f"s2/rbm-dead-unit-n4-m2/{ttag}", RBM(4, 2), None, parse_target(spec, 4),
-                                {"construction": "dead-unit"}))
+            for tag, model, kind, meta in models:
+                out.append(Case(f"s2/{tag}/{ttag}", model, None, target, {"construction": kind, **meta}))
+        for name, spec, kind, tspec, meta in spurious_special_cases(n):
+            if not families or spec["family"] in families:
+                out.append(Case(name, model_from_spec(spec), None, parse_target(tspec, n), {"construction": kind, **meta}))
     return out
 
 
@@ -67,18 +57,8 @@ def spectrum_match(predicted, eigenvalues):
     return worst
 
 
-def _construct(case: Case, dps: int):
-    kind = case.meta["construction"]
-    n = case.target.n
-    if kind == "product-off":
-        return product_switched_off(n, case.target, default_switched_off(n), dps)
-    if kind in ("paramagnetic", "degenerate"):
-        return paramagnetic(case.model, case.target, dps)
-    return dead_unit(n, case.model.M, case.target, dps, seed=1)
-
-
 def check_s2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
-    point = _construct(case, dps)
+    point = construct(case.meta["construction"], case.model, case.target, dps)
     if point is None:
         return Skip("S2", case.name, "the smaller RBM's flow reached no fixed point to add a dead unit to")
     c = classify(point.model, case.target, point.theta, dps, with_f1=False)
@@ -89,11 +69,11 @@ def check_s2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
         match_high = spectrum_match(point.predicted_eigenvalues, c.high.eigenvalues)
         reqs.append(Requirement.zero("predicted_eigenvalues_present", match_low, match_high, dps))
         positive = [zero_decision(p, p, dps).is_zero is False and p > 0 for p in point.predicted_eigenvalues]
-        if kind in ("paramagnetic", "product-off"):
+        if kind in ("paramagnetic", "switched-off") and not case.meta.get("degenerate"):
             expected = sum(positive)
             reqs.append(Requirement.fact("unstable_count_as_predicted", None if c.unstable is None else c.unstable == expected,
                                          dps, f"unstable = {c.unstable}, predicted {expected}"))
-    if kind == "degenerate":
+    if case.meta.get("degenerate"):
         reqs.append(Requirement.fact("non_invariant_neutral_directions_detected",
                                      None if c.neutral_invariant is None else (c.neutral and c.neutral_invariant is False),
                                      dps, f"neutral = {c.neutral}, invariant = {c.neutral_invariant}"))
@@ -130,5 +110,7 @@ register(
         check=check_s2,
         cases=spurious_cases,
         certifiable=True,
+        order=70,
+        document=special_points_section,
     )
 )
