@@ -31,11 +31,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import mpmath
 import numpy as np
 
 from theory.arith import Arith
+
+from .numeric import ball_bits, certification_radius, certification_radius_string
+
+if TYPE_CHECKING:
+    from .fixed_points import Classification
 
 __all__ = ["BALL", "ball_context", "krawczyk", "inertia", "exact_inertia", "exact_rank", "Inertia", "KrawczykResult", "certify_point", "certify_support", "consistent_with"]
 
@@ -82,7 +88,7 @@ class ball_context:
     """``with ball_context(dps):`` sets Arb's working precision (bits) for the block, then restores it."""
 
     def __init__(self, dps: int):
-        self.bits = int(dps * 3.33) + 20
+        self.bits = ball_bits(dps)
 
     def __enter__(self):
         flint = _flint()
@@ -199,8 +205,13 @@ def approximate_inverse(matrix_mid) -> np.ndarray:
 
 
 
-def certify_point(model, target, theta_exact, dps: int, classification=None) -> dict:
+def certify_point(model, target, theta_exact, dps: int, classification: Classification) -> dict:
     """Certificates for a numerically found fixed point: existence (and uniqueness) in a box, inertia of H.
+
+    ``classification`` is the point's :func:`verify.fixed_points.classify` at ``dps`` (measure, then
+    certify): it chooses the method (isolated point or slice), and its approximate eigenvectors and
+    right singular vectors are the certificate's preconditioners. The box has half-width
+    :func:`~verify.numeric.certification_radius`.
 
     Returns a JSON-ready dict: ``certified`` (existence proved), ``method`` (``krawczyk`` on
     :math:`\\nabla\\ell`, or ``krawczyk-slice`` on :math:`J = J^D`), ``radius``, the certified inertia
@@ -209,12 +220,13 @@ def certify_point(model, target, theta_exact, dps: int, classification=None) -> 
     from theory.effective import jacobian, model_couplings
     from theory.flow import FlowState
 
-    from .fixed_points import classify
-
-    c = classification or classify(model, target, theta_exact, dps, with_f1=False)
-    radius = Fraction(1, 10 ** (dps // 2))
+    if classification is None:
+        raise TypeError("certify_point needs the point's classification: certify_point(model, target, theta, dps, "
+                        "classify(model, target, theta, dps))")
+    c = classification
+    radius = certification_radius(dps)
     center = tuple(theta_exact)
-    out: dict = {"radius": f"1e-{dps // 2}", "dps": dps}
+    out: dict = {"radius": certification_radius_string(dps), "dps": dps}
     with ball_context(2 * dps) as ball:
         m_data = target.moment_array(ball)
         if c.neutral == 0:
@@ -311,15 +323,16 @@ def certify_support(model, target, theta_exact, free: list[int], matched: list[i
     :math:`\nabla\ell = G_S^\top r_S + G_Z^\top r_Z = 0` there: a fixed point exists in the box, spurious when
     :math:`r_Z \ne 0`. This covers the exact spurious points of :mod:`verify.spurious` (``product`` with
     :math:`u_A = v_A = 0`: free ``u_S`` with ``v_S = 1``; the paramagnetic point: free fields with
-    ``w = 0, b = 0``), whose neutral directions make them non-isolated.
+    ``w = 0, b = 0``), whose neutral directions make them non-isolated. The box has half-width
+    :func:`~verify.numeric.certification_radius`.
     """
     from theory.flow import FlowState
 
     if len(free) != len(matched):
         raise ValueError("the slice needs as many free coordinates as matched couplings")
-    radius = Fraction(1, 10 ** (dps // 2))
+    radius = certification_radius(dps)
     unmatched = [k for k in range(2**model.n - 1) if k not in matched]
-    out: dict = {"method": "krawczyk-support", "radius": f"1e-{dps // 2}", "dps": dps}
+    out: dict = {"method": "krawczyk-support", "radius": certification_radius_string(dps), "dps": dps}
     with ball_context(2 * dps) as ball:
         m_data = target.moment_array(ball)
         base = ball.array(theta_exact)

@@ -82,8 +82,10 @@ def resolved_strings(compute, dps: int, max_extra: int | None = None) -> list[st
 
 
 def classify_document(path: str, dps: int, polish_point: bool = False, fibre: bool = False, certify: bool = False) -> dict:
-    """Classification of the case's parameter point (``polish_point``: of the fixed point Newton finds from it)."""
+    """Classification of the case's parameter point (``polish_point``: of the fixed point Newton finds from it),
+    judged (:func:`verify.point_checks.point_verdicts`) and, with ``certify``, certified."""
     from .fixed_points import classify
+    from .point_checks import classification_document, point_verdicts
     from .search import polish
 
     case = load_case(path)
@@ -99,7 +101,7 @@ def classify_document(path: str, dps: int, polish_point: bool = False, fibre: bo
         extra["polished"] = {"converged": found.converged, "steps": found.steps, "gradient_norm": f"{found.residual:.3e}"}
         theta = found.theta
     c = classify(case.model, case.target, theta, dps)
-    doc = c.to_json(case.model)
+    doc = classification_document(c, point_verdicts(case.model, case.target, c), case.model)
     doc.update(extra)
     if certify:
         from .certify import certify_point, consistent_with
@@ -130,6 +132,7 @@ def fixed_points_document(path: str, seeds: int, dps: int, scale: float = 0.5, t
     couplings and classification."""
     from .cases import random_params
     from .fixed_points import classify
+    from .point_checks import classification_document, point_verdicts
     from .search import diverging, flow_record, polish, solve_couplings
 
     case = load_case(path)
@@ -173,7 +176,7 @@ def fixed_points_document(path: str, seeds: int, dps: int, scale: float = 0.5, t
                 merged[k]["found_from"].append(f"{label} ({method})")
                 break
         else:
-            doc = c.to_json(model)
+            doc = classification_document(c, point_verdicts(model, target, c), model)
             doc["found_from"] = [f"{label} ({method})"]
             merged.append(doc)
             keys.append((key, c))
@@ -254,9 +257,12 @@ def scaling_document(path: str, plot: str | None = None, uniform: bool = False) 
 
     case = load_case(path)
     case.require("model", "params")
-    fit = scaling_fit(case.model, case.params, scale_all=uniform or case.model.family not in ("rbm", "mlp"))
+    fit = scaling_fit(case.model, case.params, scale_all=uniform)
     doc = fit.to_json()
-    doc["holds"] = fit.worst_deviation() <= 0.01
+    predicted = any(v is not None for table in fit.predicted.values() for v in table.values())
+    doc["holds"] = fit.worst_deviation() <= 0.01 if predicted else None
+    if not predicted:
+        doc["note"] = f"the {case.model.family} family declares no order-scaling law for this rescaling: slopes only"
     if plot:
         from .plots import plot_scaling
 

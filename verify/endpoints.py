@@ -23,7 +23,8 @@ class Endpoint:
 
 @lru_cache(maxsize=512)
 def flow_endpoint(case: Case, dps: int, t_max: float = 1e5) -> Endpoint:
-    """Flow from ``case.params`` (float64, LSODA), Newton-polish at ``dps + 10`` and ``2·dps + 10``, classify."""
+    """Flow from ``case.params`` (float64, LSODA), Newton-polish at ``dps + 10`` and ``2·dps + 10``
+    (:func:`~verify.numeric.polish_precisions`), classify (measure only: F2, F3 and S1 judge the classification)."""
     theta, t, gn, record = flow_record(case.model, case.target, case.params, t_max=t_max)
     if diverging(record):
         return Endpoint(None, None, f"the flow runs off to infinity (‖∇ℓ‖ = {gn:.1e} falling like 1/t, "
@@ -32,4 +33,4 @@ def flow_endpoint(case: Case, dps: int, t_max: float = 1e5) -> Endpoint:
     if not found.converged:
         return Endpoint(found, None, f"Newton from the flow's endpoint at t = {t:.0e} (‖∇ℓ‖ = {gn:.1e}) did not "
                                      f"converge (‖∇ℓ‖ = {found.residual:.1e}); no fixed point certified")
-    return Endpoint(found, classify(case.model, case.target, found.theta, dps, with_f1=False))
+    return Endpoint(found, classify(case.model, case.target, found.theta, dps))

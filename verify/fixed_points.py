@@ -16,8 +16,10 @@ fields ``null`` and the verdict ``inconclusive``.
   :math:`J` moves when it does, with the rank of :math:`G` at nearby points (a rank drop makes S1's
   invariance clause not applicable).
 
-The propositions that apply to the point (F1 everywhere; F2 and F3 at fixed points; S1 at
-data-consistent points) are judged from the same measurements (:mod:`verify.point_checks`).
+Measure, then judge: this module measures and classifies, and builds no verdict. The propositions
+that apply to the point (F1 everywhere; F2 and F3 at fixed points; S1 at data-consistent points) are
+judged from the classification by :func:`verify.point_checks.point_verdicts`, and certificates take it
+as their input (:func:`verify.certify.certify_point`); neither module is imported here.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from theory.effective import kl_divergence, model_couplings
 from theory.flow import FlowState, coupling_hessians
 
 from .linalg import max_abs, norm, principal_angle_sines, right_singular, singular_values, symmetric_eigen
-from .numeric import agreed_string, magnitude_guard, working_precision, zero_decision
-from .verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict
+from .neutral import FibreMotion, fibre_motion, rank_nearby
+from .numeric import (agreed_string, magnitude_guard, point_precision, point_print_digits, working_precision,
+                      zero_decision)
+from .search import to_exact
 
-__all__ = ["Measurement", "measure", "Classification", "classify"]
+__all__ = ["Measurement", "measure", "Classification", "classify", "kernel_angles"]
 
 
 @dataclass
@@ -93,7 +97,7 @@ def _decide(low, high, dps):
 
 @dataclass
 class Classification:
-    """The classifier's decisions and the verdicts of the propositions that apply (see the module docstring)."""
+    """The classifier's measurements and decisions (see the module docstring); no verdicts."""
 
     fixed_point: bool | None
     kind: str | None
@@ -116,7 +120,6 @@ class Classification:
     dps: int
     low: Measurement = field(repr=False)
     high: Measurement = field(repr=False)
-    verdicts: list[Verdict] = field(default_factory=list)
     theta: tuple[Fraction, ...] = ()
 
     @property
@@ -126,16 +129,9 @@ class Classification:
             return None
         return self.rank_G_nearby > self.rank_G
 
-    @property
-    def verdict(self) -> str:
-        statuses = [v.status for v in self.verdicts]
-        if FAILS in statuses:
-            return FAILS
-        if INCONCLUSIVE in statuses or self.kind is None:
-            return INCONCLUSIVE
-        return HOLDS
-
     def to_json(self, model=None, digits: int | None = None) -> dict:
+        """The measurements and decisions as a JSON-ready dict (with ``params`` when ``model`` is given); the
+        verdicts are added by :func:`verify.point_checks.classification_document`."""
         d = digits or self.dps
         out = {
             "fixed_point": self.fixed_point,
@@ -161,12 +157,11 @@ class Classification:
             "kl_to_target": mpmath.nstr(self.low.kl, 5),
             "dps": self.dps,
             "confirmed_at_dps": 2 * self.dps,
-            "verdict": self.verdict,
-            "propositions": {v.proposition: {"status": v.status, "evidence": v.evidence} for v in self.verdicts},
         }
         if model is not None and self.theta:
-            with mpmath.workdps(2 * self.dps + 10):
-                values = [mpmath.nstr(mpmath.mpf(q.numerator) / q.denominator, 2 * self.dps + 5) for q in self.theta]
+            with mpmath.workdps(point_precision(self.dps)):
+                values = [mpmath.nstr(mpmath.mpf(q.numerator) / q.denominator, point_print_digits(self.dps))
+                          for q in self.theta]
             out["params"] = model.params_to_json(values)
         return out
 
@@ -188,8 +183,6 @@ def _test_directions(low: Measurement, high: Measurement, idx: list) -> tuple[li
     their combinations). At ``2·dps`` each vector is projected onto the neutral space computed there,
     so both precisions test the same direction to their own accuracy.
     """
-    from .search import to_exact
-
     with working_precision(low.dps):
         V = low.eigenvectors[:, idx]
         columns = [V[:, j] for j in range(V.shape[1])]
@@ -223,8 +216,6 @@ def _neutral_invariance(model, theta_exact, low: Measurement, high: Measurement,
     3. Where the rank drops, :func:`verify.neutral.fibre_motion` follows the fibre along each tested
        direction and finds the order at which :math:`J` moves (second, third, ...), or that it stays.
     """
-    from .neutral import FibreMotion, fibre_motion, rank_nearby
-
     idx = [k for k, z in enumerate(zero) if z]
     if not idx:
         return None, 0, None, None
@@ -251,16 +242,19 @@ def _neutral_invariance(model, theta_exact, low: Measurement, high: Measurement,
     return motion.invariant, 0, motion, nearby
 
 
-def classify(model, target, theta_exact, dps: int, with_f1: bool = True) -> Classification:
+def classify(model, target, theta_exact, dps: int, with_f1: bool | None = None) -> Classification:
     """Classify the exact point ``theta_exact`` (never moved) at ``dps``, confirmed at ``2·dps``
-    (both with the guard digits its magnitudes need, :func:`verify.numeric.magnitude_guard`)."""
+    (both with the guard digits its magnitudes need, :func:`verify.numeric.magnitude_guard`).
+
+    Measures only: the verdicts of the propositions that apply are
+    ``verify.point_checks.point_verdicts(model, target, c)``. ``with_f1`` is ignored (it chose whether
+    the verdicts built here included F1; it is kept until its last callers drop it).
+    """
     with magnitude_guard(model, theta_exact, target):
-        return _classify(model, target, theta_exact, dps, with_f1)
+        return _classify(model, target, theta_exact, dps)
 
 
-def _classify(model, target, theta_exact, dps: int, with_f1: bool) -> Classification:
-    from .point_checks import point_verdicts
-
+def _classify(model, target, theta_exact, dps: int) -> Classification:
     low = measure(model, target, theta_exact, dps)
     high = measure(model, target, theta_exact, 2 * dps)
     D, P = len(low.residual), model.P
@@ -281,7 +275,7 @@ def _classify(model, target, theta_exact, dps: int, with_f1: bool) -> Classifica
                                                 else _neutral_invariance(model, theta_exact, low, high, zero, dps, rank))
     order = 1 if non_invariant else (motion.order if motion is not None else None)
     per_order, lowest = _inconsistent_orders(model.n, low, high, dps)
-    c = Classification(
+    return Classification(
         fixed_point=fixed,
         kind=kind,
         gradient_norm=low.gradient_norm,
@@ -305,8 +299,6 @@ def _classify(model, target, theta_exact, dps: int, with_f1: bool) -> Classifica
         high=high,
         theta=tuple(theta_exact),
     )
-    c.verdicts = point_verdicts(model, target, c, with_f1)
-    return c
 
 
 def _inconsistent_orders(n: int, low: Measurement, high: Measurement, dps: int):

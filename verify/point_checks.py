@@ -1,4 +1,9 @@
-r"""Requirements of F1, F2, F3 and S1 at one point, shared by ``classify`` and the registry.
+r"""Requirements of F1, F2, F3 and S1 at one point: the judging half of "measure, then judge".
+
+:func:`verify.fixed_points.classify` measures a point; the functions here judge its classification
+(:func:`point_verdicts`, used by the ``classify`` and ``fixed-points`` commands and the sweep) or supply
+the requirements the registered propositions judge (:mod:`verify.propositions`). Imports run one way:
+this module imports :mod:`verify.fixed_points` and :mod:`verify.certify`, never the reverse.
 
 * **F1** (anywhere): along the flow :math:`\dot J = GG^\top r` and :math:`\dot\ell = \|G^\top r\|^2 \ge 0`,
   checked by central differences of :math:`J` and :math:`\ell` along :math:`\nabla\ell` (step
@@ -21,11 +26,14 @@ import numpy as np
 from theory.arith import MP
 from theory.effective import log_likelihood, model_couplings
 
+from . import certify
+from .fixed_points import Classification, kernel_angles
 from .linalg import max_abs
 from .numeric import at_two_precisions, central_differences, fd_step, magnitude_guard
-from .verdict import Requirement, Verdict, judge
+from .verdict import FAILS, HOLDS, INCONCLUSIVE, Requirement, Verdict, judge
 
-__all__ = ["f1_residuals", "f1_requirements", "point_verdicts", "reproduce_classify"]
+__all__ = ["f1_residuals", "f1_requirements", "point_verdicts", "overall_verdict", "classification_document",
+           "reproduce_classify"]
 
 #: the spectrum of K = GG^T (D x D) is computed for D <= 15 (N <= 4); beyond, K ⪰ 0 rests on
 #: dℓ/dt = rᵀKr >= 0 along the flow, which is checked everywhere
@@ -110,8 +118,6 @@ def f3_requirements(model, c) -> list[Requirement]:
 
 
 def s1_requirements(c) -> list[Requirement]:
-    from .fixed_points import kernel_angles
-
     dps = c.dps
     top_low, top_high = c.low.eigenvalues[-1], c.high.eigenvalues[-1]
     reqs = [Requirement.nonpositive("max_eigenvalue_H", top_low, top_high, dps)]
@@ -174,17 +180,15 @@ def s1_expected(c) -> list[str]:
 def certificate_requirements(model, target, c, dps: int, reqs: list) -> dict:
     """Certify the fixed point ``c`` (:mod:`verify.certify`); a certificate that contradicts the numerical
     classification appends a failing requirement to ``reqs``. Returns the certificate."""
-    from .certify import certify_point, consistent_with
-
-    cert = certify_point(model, target, c.theta, dps, c)
-    if consistent_with(cert, c) is False:
+    cert = certify.certify_point(model, target, c.theta, dps, c)
+    if certify.consistent_with(cert, c) is False:
         reqs.append(Requirement.fact("certificate_agrees_with_classification", False, dps,
                                      f"certified {cert.get('negative')} negative / {cert.get('positive')} positive, "
                                      f"numerically {c.stable} stable / {c.unstable} unstable"))
     return cert
 
 
-def point_verdicts(model, target, c, with_f1: bool = True) -> list[Verdict]:
+def point_verdicts(model, target, c: Classification, with_f1: bool = True) -> list[Verdict]:
     """Verdicts of the propositions that apply at the classified point ``c`` (F1 optional: it holds
     at every point and the registry checks it at the cases' own points)."""
     dps = c.dps
@@ -199,3 +203,27 @@ def point_verdicts(model, target, c, with_f1: bool = True) -> list[Verdict]:
         out.append(judge("S1", "point", s1_requirements(c), dps, repro, extra=s1_observations(c) or None,
                          expected=s1_expected(c)))
     return out
+
+
+def overall_verdict(c: Classification, verdicts: list[Verdict]) -> str:
+    """One status for a judged point: ``fails`` if any verdict fails; ``inconclusive`` if any is
+    inconclusive or the kind of the point is undecided; ``holds`` otherwise."""
+    statuses = [v.status for v in verdicts]
+    if FAILS in statuses:
+        return FAILS
+    if INCONCLUSIVE in statuses or c.kind is None:
+        return INCONCLUSIVE
+    return HOLDS
+
+
+def classification_document(c: Classification, verdicts: list[Verdict], model=None, digits: int | None = None) -> dict:
+    """:meth:`Classification.to_json <verify.fixed_points.Classification.to_json>` with the judgement:
+    ``verdict`` (:func:`overall_verdict`) and ``propositions`` (status and evidence of each verdict),
+    placed before ``params``."""
+    doc = c.to_json(model, digits)
+    params = doc.pop("params", None)
+    doc["verdict"] = overall_verdict(c, verdicts)
+    doc["propositions"] = {v.proposition: {"status": v.status, "evidence": v.evidence} for v in verdicts}
+    if params is not None:
+        doc["params"] = params
+    return doc

@@ -9,6 +9,7 @@ from theory.models import GIM, RBM, model_from_spec
 from theory.targets import from_couplings, from_probabilities, named
 from verify.cases import random_params
 from verify.certify import certify_point, exact_inertia, exact_rank, inertia, krawczyk
+from verify.fixed_points import classify
 from verify.search import integrate_flow, polish
 
 DPS = 30
@@ -27,7 +28,7 @@ def found(model, target, seed=5):
 ])
 def test_fixed_points_are_certified_and_a_shifted_point_is_not(model, target, method):
     theta = found(model, target)
-    cert = certify_point(model, target, theta, DPS)
+    cert = certify_point(model, target, theta, DPS, classify(model, target, theta, DPS))
     assert cert["certified"] is True and cert["method"] == method and cert["q_nonsingular"]
     assert cert["positive"] == 0 and cert["negative"] == 2**model.n - 1 - (model.P < 7) * (7 - model.P)
     assert cert["rank_G_at_least"] == min(model.P, 2**model.n - 1)
@@ -35,7 +36,18 @@ def test_fixed_points_are_certified_and_a_shifted_point_is_not(model, target, me
         assert cert["rank_G_exact"] == model.P  # G is a 0/1 selection matrix: rational, exact rank
     moved = list(theta)
     moved[0] += Fraction(1, 10**10)
-    assert certify_point(model, target, tuple(moved), DPS)["certified"] is False
+    moved = tuple(moved)
+    assert certify_point(model, target, moved, DPS, classify(model, target, moved, DPS))["certified"] is False
+
+
+def test_certify_point_takes_a_classification():
+    """Measure, then certify: the certificate never classifies the point itself."""
+    model, target = GIM(2), named("pairwise", 2, seed=1)
+    theta = (Fraction(1, 10), Fraction(0), Fraction(0))
+    with pytest.raises(TypeError):
+        certify_point(model, target, theta, DPS)
+    with pytest.raises(TypeError, match="classification"):
+        certify_point(model, target, theta, DPS, None)
 
 
 def test_a_box_with_three_fixed_points_is_not_certified():
@@ -121,7 +133,8 @@ def test_spurious_constructions_are_certified_through_s2():
 
 def test_four_spin_rbm_data_consistent_point_is_certified():
     model, target = RBM(4, 3), named("pairwise", 4, seed=1)
-    cert = certify_point(model, target, found(model, target), DPS)
+    theta = found(model, target)
+    cert = certify_point(model, target, theta, DPS, classify(model, target, theta, DPS))
     assert cert["certified"] and cert["method"] == "krawczyk-slice" and cert["positive"] == 0
 
 

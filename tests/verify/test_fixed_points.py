@@ -13,6 +13,7 @@ from theory.targets import from_couplings, named
 from verify.cases import random_params
 from verify.fixed_points import classify
 from verify.neutral import follow_fibre
+from verify.point_checks import classification_document, point_verdicts
 from verify.search import integrate_flow, polish, solve_couplings, to_exact
 from verify.verdict import HOLDS
 
@@ -35,7 +36,12 @@ def test_rbm_data_consistent_point(rbm_fixed_point):
     assert c.fixed_point is True and c.kind == "data-consistent"
     assert c.rank_G == 7 and c.unstable == 0 and c.neutral == model.P - 7
     assert c.neutral_invariant is True
-    assert {v.proposition: v.status for v in c.verdicts} == {"F1": HOLDS, "F2": HOLDS, "F3": HOLDS, "S1": HOLDS}
+    verdicts = point_verdicts(model, target, c)
+    assert {v.proposition: v.status for v in verdicts} == {"F1": HOLDS, "F2": HOLDS, "F3": HOLDS, "S1": HOLDS}
+    doc = classification_document(c, verdicts, model)
+    assert doc["verdict"] == HOLDS and set(doc["propositions"]) == {"F1", "F2", "F3", "S1"}
+    assert list(doc)[-3:] == ["verdict", "propositions", "params"]  # the judgement before the point, as before
+    assert "verdict" not in c.to_json(model) and not hasattr(c, "verdicts")  # classify measures, never judges
     # p_theta equals p_D: the KL is zero at working precision
     assert c.low.kl < mpmath.mpf(10) ** -(DPS - 5)
 
@@ -48,7 +54,7 @@ def test_a_nearby_point_is_never_a_fixed_point(rbm_fixed_point, offset):
     c = classify(model, target, tuple(moved), DPS)
     assert c.fixed_point is not True
     assert c.kind != "data-consistent"
-    assert all(v.proposition == "F1" for v in c.verdicts)  # F2/S1 are not claimed
+    assert all(v.proposition == "F1" for v in point_verdicts(model, target, c))  # F2/S1 are not claimed
 
 
 def test_fibre_stays_on_the_data_consistent_set(rbm_fixed_point):
@@ -76,7 +82,7 @@ def test_truncated_gim_ends_spurious_at_the_missing_order():
     c = classify(model, target, found.theta, DPS)
     assert c.kind == "spurious"
     assert c.inconsistent_orders == [3] and c.lowest_inconsistent_order == 3
-    assert "S1" not in {v.proposition for v in c.verdicts}
+    assert "S1" not in {v.proposition for v in point_verdicts(model, target, c)}
     # G is a selection matrix: H = -C restricted to orders 1, 2 (strictly stable, nothing neutral)
     assert c.stable == 6 and c.neutral == 0 and c.unstable == 0
 
@@ -178,7 +184,7 @@ def test_sign_error_in_H_is_caught(rbm_fixed_point, monkeypatch):
     monkeypatch.setattr(flow.FlowState, "hessian",
                         lambda self: flow.curvature_term(self.model, self.theta, self.r, self.arith) + self.G.T @ self.C @ self.G)
     c = classify(model, target, theta, DPS)
-    s1 = next(v for v in c.verdicts if v.proposition == "S1")
+    s1 = next(v for v in point_verdicts(model, target, c) if v.proposition == "S1")
     assert s1.status == "fails"
 
 

@@ -16,13 +16,14 @@ from theory.models import model_from_spec
 from theory.targets import from_couplings, from_probabilities
 from verify.fixed_points import classify
 from verify.linalg import norm
+from verify.point_checks import point_verdicts
 from verify.verdict import HOLDS
 
 DPS = 30
 
 
-def _s1(c):
-    return next(v for v in c.verdicts if v.proposition == "S1")
+def _s1(model, target, c):
+    return next(v for v in point_verdicts(model, target, c, with_f1=False) if v.proposition == "S1")
 
 
 def _straight_line_order(model, theta, v, ts=(Fraction(1, 100), Fraction(1, 1000))):
@@ -47,7 +48,7 @@ def test_a_coupling_cubic_in_a_neutral_parameter_moves_at_third_order():
     assert c.neutral_invariant is False and c.invariance_order == 3
     # rank 2 here, 3 wherever c != 0: the rank drops, so S1's invariance clause does not apply
     assert c.rank_G_nearby == 3 and c.rank_drops is True
-    s1 = _s1(c)
+    s1 = _s1(model, target, c)
     assert s1.status == HOLDS
     assert "neutral_directions_leave_J_invariant" not in s1.evidence
     assert s1.evidence["order_at_which_J_moves"] == 3 and "not applicable" in s1.evidence["invariance_clause"]
@@ -66,7 +67,7 @@ def test_rbm_without_weights_on_a_uniform_target_holds_with_the_clause_not_appli
     assert c.kind == "data-consistent" and c.rank_G == 3
     assert c.neutral_invariant is False and c.invariance_order == 2
     assert c.rank_drops is True and c.rank_G_nearby > 3
-    s1 = _s1(c)
+    s1 = _s1(model, target, c)
     assert s1.status == HOLDS and s1.evidence["order_at_which_J_moves"] == 2
     # evidence and decision say the same thing: no line claims "0 neutral directions move J"
     assert "0 neutral directions move J" not in str(s1.evidence)
@@ -98,7 +99,7 @@ def test_a_smooth_fibre_is_invariant_at_every_order():
     # the rank is 3 here and nearby: invariant by the constant-rank theorem
     assert c.rank_G_nearby == 3 and c.rank_drops is False
     assert c.neutral_invariant is True and c.invariance_order is None and c.fibre_motion.method == "constant rank"
-    assert _s1(c).status == HOLDS
+    assert _s1(model, target, c).status == HOLDS
     # the reduction, run directly, agrees: every tested direction (basis, sum, random mix) is tangent
     from verify.fixed_points import _test_directions
     from verify.neutral import fibre_motion
