@@ -94,7 +94,7 @@ DEFAULT_DPS = 50
 MIN_DPS = 10
 #: the highest working precision the command line accepts (mpmath at 10^4 digits is already minutes per case)
 MAX_DPS = 10000
-#: the precision of the sweep's endpoint classifications (``ebm-verify sweep --dps``)
+#: the precision of the sweep's endpoint classifications (``ebm-verify sweep --dps``; H2 and H3 use at most this)
 SWEEP_DPS = 30
 #: above this many spins high-precision enumeration is slow: warn
 LARGE_N = 12

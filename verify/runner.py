@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
+from .numeric import DEFAULT_DPS
 from .registry import Observation, Skip
 
 __all__ = ["run_jobs", "Interrupted", "estimate_seconds", "worker_count", "stop_pool", "ignore_sigint"]
@@ -213,7 +214,7 @@ def estimate_seconds(jobs, dps: int) -> float:
     for prop, case in jobs:
         groups.setdefault(case.name, []).append(prop)
         cases[case.name] = case
-    digits = max(1.0, dps / 50) ** 0.5
+    digits = max(1.0, dps / DEFAULT_DPS) ** 0.5
     total = 0.0
     for name, props in groups.items():
         case = cases[name]

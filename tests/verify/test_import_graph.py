@@ -159,7 +159,8 @@ class K:
 """
     assert imported(source, "verify.m", False, known) == {"verify.a", "verify.b", "verify.c", "verify.f",
                                                          "verify.sub", "verify.sub.e"}
-    assert imported("from ..d import z\nfrom . import e\n", "verify.sub.x", False, known) == {"verify.d", "verify.sub.e"}
+    nested = imported("from ..d import z\nfrom . import e\n", "verify.sub.x", False, known)
+    assert nested == {"verify.d", "verify.sub.e"}
     assert imported("from . import e\n", "verify.sub", True, known) == {"verify.sub.e"}
     assert imported("from .sub import e\n", "verify", True, known) == {"verify.sub", "verify.sub.e"}
 
