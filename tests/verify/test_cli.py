@@ -72,11 +72,12 @@ def test_unknown_proposition_and_list():
 
 
 def test_classify_prints_the_documented_fields(tmp_path):
-    from verify.spurious import product_switched_off
+    from theory.models import model_from_spec
     from theory.targets import named
+    from verify.spurious import product_switched_off
 
     target = named("random-couplings", 3, seed=2)
-    point = product_switched_off(3, target, [(1, 2)], 20)
+    point = product_switched_off(model_from_spec({"family": "product", "n": 3}), target, [(1, 2)], 20)
     case = {"model": point.model.spec(), "params": point.model.params_to_json([str(q) for q in point.theta]),
             "target": {"named": "random-couplings", "seed": 2}}
     p = tmp_path / "spurious.json"

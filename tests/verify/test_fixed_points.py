@@ -104,7 +104,7 @@ def test_product_switched_off_pair_has_eigenvalues_plus_minus_r():
     from verify.spurious import product_switched_off
 
     target = named("random-couplings", 3, seed=2)
-    point = product_switched_off(3, target, [(1, 2)], DPS)
+    point = product_switched_off(model_from_spec({"family": "product", "n": 3}), target, [(1, 2)], DPS)
     c = classify(point.model, target, point.theta, DPS)
     assert c.kind == "spurious" and c.unstable == 1
     r12 = point.predicted_eigenvalues[0]
