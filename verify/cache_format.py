@@ -26,6 +26,7 @@ import sympy as sp
 from sympy.core.assumptions import _assume_defined
 
 from theory.closed_forms import ClosedForms
+from theory.expression import FUNCTIONS
 
 __all__ = ["CONSTANTS", "FORMAT", "MATRICES", "MAX_DEPTH", "OPERATIONS", "decode", "encode", "signed", "signing_key",
            "authentic"]
@@ -40,11 +41,8 @@ OPERATIONS = {
     "Add": (sp.Add, None),
     "Mul": (sp.Mul, None),
     "Pow": (sp.Pow, 2),
-    "exp": (sp.exp, 1),
-    "log": (sp.log, 1),
-    "cosh": (sp.cosh, 1),
-    "sinh": (sp.sinh, 1),
-    "tanh": (sp.tanh, 1),
+    # the elementary functions a custom energy may use (sqrt is a Pow)
+    **{name: (fn, 1) for name, fn in FUNCTIONS.items() if isinstance(fn, sp.FunctionClass)},
 }
 #: node name -> constant (custom energies can produce them, e.g. ``log(-1)`` is ``I*pi``)
 CONSTANTS = {
@@ -79,10 +77,6 @@ class _Unsupported(Exception):
 
 class _Invalid(Exception):
     """An entry that is not a well-formed value of the expected type (treated as missing)."""
-
-
-class _Unsupported(Exception):
-    """A value with a node outside the whitelist: it is not cached."""
 
 
 # ---------------------------------------------------------------- encoding

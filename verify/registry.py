@@ -8,7 +8,8 @@ from typing import Callable
 from .cases import Case
 from .verdict import Verdict
 
-__all__ = ["Proposition", "Skip", "Observation", "register", "REGISTRY", "propositions", "get", "reproduce_line", "find_case"]
+__all__ = ["Proposition", "Skip", "Observation", "register", "REGISTRY", "propositions", "get", "reproduce_line", "find_case",
+           "cases_for_model"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Proposition:
     order: float = 1000.0  # position in reports and documents
     applies: Callable[[object], bool] = lambda model: True
     document: Callable | None = None  # (model, closed forms) -> LaTeX paragraphs for derivation documents
+    cases_for: Callable | None = None  # (model, params, target, target_spec) -> its cases on a given model
 
 
 REGISTRY: dict[str, Proposition] = {}
@@ -101,6 +103,20 @@ def find_case(name: str, pids=None) -> tuple[Case, list[str]]:
     if found is None:
         raise SpecError(f"no enumerated case is called {name!r}; `ebm-verify list --cases` shows their names")
     return found, owners
+
+
+def cases_for_model(prop: Proposition, model, params, target_spec: dict) -> list[Case]:
+    """The cases of ``prop`` on a model the user gives (any registered family), at the point ``params`` against the
+    target ``target_spec`` (a case file's ``"target"`` object); ``[]`` when it does not apply to the model.
+    By default one case; a proposition that needs more (S2: one per special point) declares ``cases_for``."""
+    from .cases import parse_target
+
+    if not prop.applies(model):
+        return []
+    target = parse_target(target_spec, model.n)
+    if prop.cases_for is not None:
+        return prop.cases_for(model, params, target, target_spec)
+    return [Case(f"{prop.id.lower()}/{model.family}-n{model.n}/given", model, params, target)]
 
 
 def reproduce_line(pid: str, case: Case, dps: int) -> str:

@@ -26,7 +26,7 @@ import numpy as np
 from theory.arith import FLOAT64
 from theory.effective import gradient, kl_divergence, log_probabilities, model_couplings
 from theory.errors import SpecError
-from theory.models import model_from_spec
+from theory.families import model_from_spec
 
 from .cases import parse_target
 from .learning import METRICS, integrate, is_ordered, learning_times, order_errors, settling_times, small_weight_init
@@ -95,6 +95,7 @@ def sweep_cases(ns=(3, 4), quick: bool = False, eps: float = 1e-2, t_max: float 
 
 def _endpoint(model, target, theta_end, trajectory, dps: int) -> dict:
     from .fixed_points import classify
+    from .point_checks import overall_verdict, point_verdicts
     from .search import diverging, polish, to_exact
 
     m_data = target.moment_array(FLOAT64)
@@ -119,7 +120,7 @@ def _endpoint(model, target, theta_end, trajectory, dps: int) -> dict:
         "neutral": c.neutral,
         "unstable": c.unstable,
         "rank_G": c.rank_G,
-        "verdict": c.verdict,
+        "verdict": overall_verdict(c, point_verdicts(model, target, c, with_f1=False)),
         "dps": dps,
     }
 

@@ -162,10 +162,9 @@ def check_elementwise(name, ball_dps, ref_dps, tol):
 
 def check_activation(act, order, ball_dps, ref_dps, tol):
     reference, relative = ACTIVATIONS[(act, order)]
-    fn = (activations.value, activations.first, activations.second)[order]
     found = []
     with certify.ball_context(ball_dps) as ball:
-        values = fn(act, ball.array(POINTS), ball)
+        values = activations.ACTIVATIONS[act].derivative(order, ball.array(POINTS), ball)
         for x, v in zip(POINTS, values):
             with mpmath.workdps(ref_dps):
                 ref = reference(mp_of(x))

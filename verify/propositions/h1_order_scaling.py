@@ -44,6 +44,11 @@ def h1_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case]:
     return out
 
 
+def h1_cases_for(model, params, target, target_spec) -> list[Case]:
+    """The family's own small-weight rescaling from ``params`` (taken as generic)."""
+    return [Case(f"h1/{model.family}-n{model.n}/given", model, params, None, {"mode": "scaling"})]
+
+
 def _slope_name(q: str, key) -> str:
     return f"slope_{q}_{key if not isinstance(key, tuple) else f'{key[0]}{key[1]}'}"
 
@@ -126,5 +131,6 @@ register(
         order=80,
         applies=lambda model: model.hierarchy,
         document=leading_orders_section,
+        cases_for=h1_cases_for,
     )
 )

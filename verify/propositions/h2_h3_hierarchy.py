@@ -40,6 +40,13 @@ def hierarchy_cases(ns=(3,), families=None, quick: bool = False) -> list[Case]:
     return out
 
 
+def hierarchy_cases_for(model, params, target, target_spec, eps: float = 0.01, seed: int = 1) -> list[Case]:
+    """One flow of the model from its seeded small-weight start (``params`` is not used: H2 and H3 speak
+    about flows from small weights)."""
+    sc = SweepCase(f"{model.family}-n{model.n}/given/eps{eps}-seed{seed}", model.spec(), target_spec, eps, seed)
+    return [Case(f"sweep/{sc.id}", None, None, None, {"sweep": sc})]
+
+
 @lru_cache(maxsize=256)
 def _record(sc: SweepCase, dps: int) -> dict:
     return run_case(sc, dps=min(dps, 30))
@@ -82,6 +89,7 @@ register(
         empirical=True,
         order=90,
         applies=lambda model: model.hierarchy,
+        cases_for=hierarchy_cases_for,
     )
 )
 
@@ -95,5 +103,6 @@ register(
         cases=hierarchy_cases,
         order=100,
         applies=lambda model: model.hierarchy,
+        cases_for=hierarchy_cases_for,
     )
 )

@@ -46,6 +46,12 @@ def spurious_cases(ns=(2, 3), families=None, quick: bool = False) -> list[Case]:
     return out
 
 
+def s2_cases_for(model, params, target, target_spec) -> list[Case]:
+    """One case per special point the family declares."""
+    return [Case(f"s2/{model.family}-{kind}-n{model.n}/given", model, None, target, {"construction": kind})
+            for kind in model.special_points()]
+
+
 def spectrum_match(predicted, eigenvalues):
     """Largest distance from a predicted eigenvalue to its nearest unused computed one (greedy matching)."""
     pool = list(eigenvalues)
@@ -112,5 +118,6 @@ register(
         certifiable=True,
         order=70,
         document=special_points_section,
+        cases_for=s2_cases_for,
     )
 )

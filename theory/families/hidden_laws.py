@@ -1,0 +1,149 @@
+r"""The small-weight law and the special points of the one-hidden-layer families (THEORY.md H1, S2).
+
+A mixin of :class:`~theory.families.hidden_layer.HiddenLayer`: everything here follows from the
+activation's derivatives at the biases, :math:`\sigma^{(k)}(b_\mu)`, and its values at 0.
+
+**Leading orders (THEORY.md H1).** Since :math:`2^{-N}\sum_s\chi_A(s)(w\cdot s)^n` vanishes for
+:math:`n < |A|` and for :math:`n \not\equiv |A| \pmod 2`, and equals :math:`|A|!\prod_{i\in A}w_i` at
+:math:`n = |A|`, Taylor expansion of :math:`\sigma(b_\mu + w_\mu\cdot s)` gives, for :math:`|A| = k \ge 2`,
+:math:`J_A = \sum_\mu c_\mu\sigma^{(k)}(b_\mu)\prod_{i\in A}w_{i\mu} + O(\|w\|^{k+2})`; where
+:math:`\sigma^{(k)}(b_\mu) = 0` for every unit the coupling starts two orders later.
+
+**Paramagnetic point** (:math:`w = 0`, fields matched, :math:`p_\theta` a product measure): a fixed point for
+every activation; with :math:`b = 0` its spectrum decouples when :math:`\sigma'(0) = 0` or :math:`\sigma''(0) = 0`.
+**Dead unit** (:math:`w_{\cdot\mu} = 0`, :math:`b_\mu = 0` added to a fit with one unit fewer): its block decouples
+when :math:`\sigma'(0) = 0`.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .. import activations
+
+__all__ = ["HiddenLayerLaws", "LEADING_ORDER_LOOKAHEAD"]
+
+#: how many orders beyond |A| the leading-order search looks before calling a coupling identically zero
+LEADING_ORDER_LOOKAHEAD = 4
+
+
+def _mp(value):
+    """An exact number (Fraction or sympy) as an mpf at the working precision."""
+    q = sp.nsimplify(value) if not isinstance(value, Fraction) else sp.Rational(value.numerator, value.denominator)
+    if q.is_Rational:
+        return mpmath.mpf(int(q.p)) / int(q.q)
+    return mpmath.mpf(sp.N(q, mpmath.mp.dps + 10))
+
+
+
+class HiddenLayerLaws:
+    """H1's law and S2's special points of a hidden-layer family (mixed into ``HiddenLayer``)."""
+
+    def leading_orders(self, base) -> dict:
+        r"""``{k: n_k}``: :math:`J_A` (:math:`|A| = k`) starts at :math:`\varepsilon^{n_k}` under :math:`w \to \varepsilon w`.
+
+        :math:`n_k` is the first :math:`n \in \{k, k+2, \ldots\}` with :math:`\sigma^{(n)}(b_\mu) \ne 0` for some
+        unit (``None``: identically zero, e.g. odd :math:`k` for an even :math:`\sigma` at :math:`b = 0`)."""
+        b = [Fraction(q) for q in base[self.n : self.n + self.M]]
+        out = {}
+        for k in range(1, self.n + 1):
+            out[k] = next((m for m in range(k, k + 2 * LEADING_ORDER_LOOKAHEAD + 1, 2)
+                           if any(self._derivative_nonzero(m, x) for x in b)), None)
+        return out
+
+    def _derivative_nonzero(self, order: int, b: Fraction) -> bool:
+        act = self.activation
+        if b == 0:
+            if act.parity is not None and (order % 2 == 0) == (act.parity == -1):
+                return False
+            return act.at_zero(order) != 0
+        expr = act.derivative_expr(order)
+        if expr == 0:
+            return False
+        with mpmath.workdps(40):
+            value = sp.N(expr.subs(activations.X, sp.Rational(b.numerator, b.denominator)), 40)
+        return abs(value) > sp.Float("1e-30")
+
+    def h1_law(self, base):
+        """Slopes from :meth:`leading_orders`: :math:`\\|J_k\\| \\sim \\varepsilon^{n_k}` (:math:`k \\ge 2`), the weight
+        part of :math:`G_k` :math:`\\sim\\varepsilon^{n_k - 1}` (:math:`G_1` is :math:`\\Theta(1)` through the fields),
+        :math:`K_{kl} \\sim \\varepsilon^{g_k + g_l}`; generic biases give :math:`n_k = k`."""
+        lead = self.leading_orders(base)
+        g = {k: (None if v is None else v - 1) for k, v in lead.items()}
+        G = {k: (0 if k == 1 else g[k]) for k in lead}
+        K = {}
+        for k in lead:
+            for l in range(k, self.n + 1):
+                K[(k, l)] = 0 if k == l == 1 else (None if g[k] is None or g[l] is None else g[k] + g[l])
+        return {"J": {k: lead[k] for k in range(2, self.n + 1)}, "G": G, "K": K}
+
+    def special_points(self):
+        """``paramagnetic`` (:math:`w = 0`, fields matched: a fixed point for every activation) and, where
+        :math:`\\sigma'(0) = 0`, ``dead-unit`` (one unit with :math:`w_{\\cdot\\mu} = 0, b_\\mu = 0` added to a fit)."""
+        return ("paramagnetic", "dead-unit") if self.activation.at_zero(1) == 0 else ("paramagnetic",)
+
+    def paramagnetic_point(self, fields, biases=None, output=None) -> tuple:
+        """:math:`a = ` ``fields``, :math:`b = ` ``biases`` (0), :math:`w = 0`, :math:`c = ` ``output`` (1)."""
+        b = [Fraction(0)] * self.M if biases is None else [Fraction(x) for x in biases]
+        theta = list(fields) + b + [Fraction(0)] * (self.n * self.M)
+        if self.output_weights:
+            theta += [Fraction(1)] * self.M if output is None else [Fraction(x) for x in output]
+        return tuple(theta)
+
+    def paramagnetic_zeros(self) -> list[int]:
+        """Indices of the parameters that vanish at every paramagnetic point with :math:`b = 0` (biases, weights)."""
+        return [self._ib(m) for m in range(self.M)] + [self._iw(i, m) for i in range(self.n) for m in range(self.M)]
+
+    def paramagnetic_spectrum(self, theta, m_fields, pair_eigenvalues) -> tuple | None:
+        r"""Spectrum of :math:`H` at :meth:`paramagnetic_point` with :math:`b = 0` (mpmath numbers), where it decouples.
+
+        With the data's means :math:`m_i` (``m_fields``) and the eigenvalues of :math:`\hat C` (``pair_eigenvalues``,
+        the connected pair correlations with zero diagonal): if :math:`\sigma'(0) = 0`,
+        :math:`\{-(1-m_i^2)\}_i \cup \{0\}^{M}\,(\cup \{0\}^M \text{ for } c) \cup \bigcup_\mu c_\mu\sigma''(0)\operatorname{spec}\hat C`;
+        if :math:`\sigma''(0) = 0`, :math:`\{-(1-m_i^2)(1+\sigma'(0)^2\sum_\mu c_\mu^2)\}_i \cup \{0\}^{P-N}`;
+        otherwise ``None`` (no closed form declared)."""
+        if any(theta[self._ib(m)] != 0 for m in range(self.M)):
+            return None
+        d1, d2 = self.activation.at_zero(1), self.activation.at_zero(2)
+        c = [Fraction(theta[self._ic(m)]) if self.output_weights else Fraction(1) for m in range(self.M)]
+        mp = [_mp(q) for q in c]
+        fields = [-(1 - m * m) for m in m_fields]
+        if d1 == 0:
+            zeros = [mpmath.mpf(0)] * (2 * self.M if self.output_weights else self.M)
+            return tuple(fields + zeros + [mp[m] * _mp(d2) * e for e in pair_eigenvalues for m in range(self.M)])
+        if d2 == 0:
+            weight = 1 + _mp(d1**2) * sum(cm * cm for cm in mp)
+            return tuple([f * weight for f in fields] + [mpmath.mpf(0)] * (self.P - self.n))
+        return None
+
+    def paramagnetic_statement(self) -> str | None:
+        """The S2 prediction at the paramagnetic point in LaTeX (documents), where it decouples."""
+        if self.activation.at_zero(1) == 0:
+            return (r"$\operatorname{spec} H = \{-(1-(m^D_i)^2)\}_i \cup \{0\}^{" + ("2M" if self.output_weights else "M")
+                    + r"} \cup \bigcup_\mu c_\mu\sigma''(0)\operatorname{spec}(\hat C)$, "
+                    r"$\hat C_{ij} = m^D_{ij} - m^D_i m^D_j$ ($i \ne j$), $\hat C_{ii} = 0$: "
+                    r"a strict saddle whenever a connected pair correlation is nonzero")
+        return None
+
+    def dead_unit_point(self, theta_smaller) -> tuple:
+        """A fixed point ``theta_smaller`` of the model with ``M - 1`` units, with unit ``M`` added dead
+        (:math:`w_{\\cdot M} = 0`, :math:`b_M = 0`, :math:`c_M = 1`)."""
+        smaller = self.with_hidden(self.M - 1)
+        a, b, w = smaller.split(np.array(theta_smaller, dtype=object))
+        w_big = np.concatenate([w, np.array([[Fraction(0)]] * self.n, dtype=object)], axis=1)
+        theta = tuple(a) + tuple(b) + (Fraction(0),) + tuple(w_big.reshape(-1))
+        if self.output_weights:
+            theta += tuple(smaller.output(np.array(theta_smaller, dtype=object))) + (Fraction(1),)
+        return theta
+
+    def dead_unit_spectrum(self, pair_residual_eigenvalues) -> tuple:
+        r"""Eigenvalues the dead unit adds to :math:`\operatorname{spec} H` (:math:`\sigma'(0) = 0`, :math:`c_M = 1`):
+        :math:`\{0\}` (:math:`b_M`; and :math:`c_M`) :math:`\cup\ \sigma''(0)\operatorname{spec}R`, :math:`R_{ij} = r_{ij}`,
+        :math:`R_{ii} = 0`, the pair residual of the smaller fit."""
+        curvature = _mp(self.activation.at_zero(2))
+        zeros = [mpmath.mpf(0)] * (2 if self.output_weights else 1)
+        return tuple(zeros + [curvature * e for e in pair_residual_eigenvalues])
