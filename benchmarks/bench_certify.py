@@ -32,7 +32,7 @@ def main(dps: int = 50) -> None:
             target = from_couplings({format_subset(A): mpmath.nstr(v, digits) for A, v in zip(subsets(n), J)}, n)
         found = polish(model, target, theta0, dps)
         start = time.perf_counter()
-        c = classify(model, target, found.theta, dps, with_f1=False)
+        c = classify(model, target, found.theta, dps)
         t_classify = time.perf_counter() - start
         start = time.perf_counter()
         cert = certify_point(model, target, found.theta, dps, c)

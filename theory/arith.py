@@ -23,7 +23,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-__all__ = ["Arith", "FLOAT64", "MP", "EXACT", "to_fraction"]
+__all__ = ["Arith", "ELEMENTARY", "FLOAT64", "MP", "EXACT", "to_fraction"]
 
 
 def to_fraction(value) -> Fraction:
@@ -37,6 +37,10 @@ def to_fraction(value) -> Fraction:
     if isinstance(value, sp.Rational):
         return Fraction(int(value.p), int(value.q))
     return Fraction(str(value).strip())
+
+
+#: the elementary functions every number system provides (fields of :class:`Arith`, elementwise)
+ELEMENTARY = ("exp", "log", "cosh", "sinh", "tanh", "sqrt")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import mpmath
 import numpy as np
 
-from theory.arith import Arith
+from theory.arith import ELEMENTARY, Arith
 
 from .numeric import ball_bits, certification_radius, certification_radius_string
 
@@ -72,12 +72,7 @@ BALL = Arith(
     name="ball",
     dtype=object,
     scalar=_ball_scalar,
-    exp=_ufunc("exp"),
-    log=_ufunc("log"),
-    cosh=_ufunc("cosh"),
-    sinh=_ufunc("sinh"),
-    tanh=_ufunc("tanh"),
-    sqrt=_ufunc("sqrt"),
+    **{name: _ufunc(name) for name in ELEMENTARY},  # Arb's methods carry the same names
     log2cosh=np.frompyfunc(lambda v: (2 * v.cosh()).log(), 1, 1),
     softplus=np.frompyfunc(lambda v: (1 + v.exp()).log(), 1, 1),
     sigmoid=np.frompyfunc(lambda v: 1 / (1 + (-v).exp()), 1, 1),

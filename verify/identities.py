@@ -33,6 +33,8 @@ from theory.closed_forms import ClosedForms, tanh_form
 from theory.effective import moments
 from theory.walsh import energy_from_spin_couplings
 
+from .numeric import GUARD_DIGITS, noise_floor
+
 __all__ = ["IDENTITIES", "IdentityCheck", "prove_identities"]
 
 #: Identity names, in the order they are checked.
@@ -165,7 +167,7 @@ def _numeric(residuals, s: _Setting, seed: int) -> tuple[bool, str]:
     values = sp.lambdify(list(cf.theta), list(cf.values), modules="mpmath", cse=True)
     rng = random.Random(seed)
     worst = mpmath.mpf(0)
-    with mpmath.workdps(NUMERIC_DPS + 10):
+    with mpmath.workdps(NUMERIC_DPS + GUARD_DIGITS):
         for _ in range(NUMERIC_POINTS):
             theta = [mpmath.mpf(rng.randint(-12, 12)) / 11 for _ in cf.theta]
             weights = np.array([mpmath.mpf(rng.randint(1, 9)) for _ in range(2**cf.n)], dtype=object)
@@ -175,7 +177,7 @@ def _numeric(residuals, s: _Setting, seed: int) -> tuple[bool, str]:
             m = moments(boltzmann / sum(boltzmann), cf.n)
             mD = moments(weights / sum(weights), cf.n)
             worst = max([worst] + list(f(*theta, *m, *mD)))
-        holds = worst < mpmath.mpf(10) ** (-(NUMERIC_DPS - 10))
+        holds = worst < noise_floor(NUMERIC_DPS)
         return holds, mpmath.nstr(worst, 5)
 
 

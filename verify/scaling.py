@@ -33,7 +33,7 @@ from theory.flow import induced_kernel
 from theory.walsh import spin_couplings
 
 from .linalg import norm
-from .numeric import working_precision
+from .numeric import noise_floor, working_precision
 
 __all__ = ["scaled_point", "order_norms", "ScalingFit", "scaling_fit", "predicted_slopes", "fit_slope"]
 
@@ -130,6 +130,6 @@ def scaling_fit(model, base, epsilons=EPSILONS, fit_decades: int = 5, scale_all:
             for key in norms[0][q]:
                 ys = [nm[q][key] for nm in norms][tail]
                 # a quantity that is zero at working precision has no slope (e.g. odd orders at b = 0)
-                slopes[q][key] = None if min(ys) <= mpmath.mpf(10) ** (-(digits - 10)) else fit_slope(xs, ys)
+                slopes[q][key] = None if min(ys) <= noise_floor(digits) else fit_slope(xs, ys)
     predicted = predicted_slopes(model, base, scale_all)
     return ScalingFit(tuple(epsilons), norms, slopes, predicted, digits, fit_decades)

@@ -57,7 +57,7 @@ from theory.arith import MP
 from theory.conventions import subset_index, subsets
 from theory.effective import concave_objective, covariance, moments, moments_by_mask, probabilities
 
-from .numeric import working_precision
+from .numeric import INNER_SLACK_DIGITS, point_precision, solver_goal, working_precision
 from .search import integrate_flow, polish, to_exact
 
 __all__ = ["SpuriousPoint", "product_switched_off", "paramagnetic", "dead_unit", "connected_pair_matrix",
@@ -66,7 +66,7 @@ __all__ = ["SpuriousPoint", "product_switched_off", "paramagnetic", "dead_unit",
 
 @dataclass(frozen=True)
 class SpuriousPoint:
-    """A constructed point with the eigenvalues its closed form predicts (at ``2·dps + 10`` digits)."""
+    """A constructed point with the eigenvalues its closed form predicts (at :func:`~verify.numeric.point_precision`)."""
 
     model: object
     theta: tuple[Fraction, ...]
@@ -85,7 +85,7 @@ def maxent_on_support(n: int, support: list, m_data, dps: int, max_iter: int = 1
     """
     D = 2**n - 1
     J = MP.zeros(D)
-    goal = mpmath.mpf(10) ** (-(dps - 8))
+    goal = solver_goal(dps, INNER_SLACK_DIGITS)
     for _ in range(max_iter):
         p = probabilities(J, n, MP)
         mbm = moments_by_mask(p)
@@ -114,7 +114,7 @@ def product_switched_off(model, target, off: list[tuple], dps: int) -> SpuriousP
     index = subset_index(n)
     off_idx = sorted(index[A] for A in off)
     support = [k for k in range(2**n - 1) if k not in off_idx]
-    digits = 2 * dps + 10
+    digits = point_precision(dps)
     with working_precision(digits):
         m_data = target.moment_array(MP)
         J = maxent_on_support(n, support, m_data, digits)
@@ -147,7 +147,7 @@ def paramagnetic(model, target, dps: int, biases=None, output=None) -> SpuriousP
     """``w = 0`` with matched fields (:meth:`~theory.families.hidden_layer.HiddenLayer.paramagnetic_point`), with
     the spectrum the family predicts there (:meth:`~theory.families.hidden_layer.HiddenLayer.paramagnetic_spectrum`)."""
     n = model.n
-    digits = 2 * dps + 10
+    digits = point_precision(dps)
     with working_precision(digits):
         m_data = target.moment_array(MP)
         fields = to_exact([mpmath.atanh(m_data[i]) for i in range(n)])
@@ -182,7 +182,7 @@ def dead_unit(model, target, dps: int, seed: int = 0, t_max: float = 1e5) -> Spu
     if not found.converged:
         return None
     theta = model.dead_unit_point(found.theta)
-    with working_precision(2 * dps + 10):
+    with working_precision(point_precision(dps)):
         m_data_mask = target.moments_by_mask(MP)
         model_mask = moments_by_mask(probabilities(_couplings(small, found.theta), n, MP))
         predicted = model.dead_unit_spectrum(pair_eigenvalues(m_data_mask, model_mask, n))

@@ -111,7 +111,7 @@ def _endpoint(model, target, theta_end, trajectory, dps: int) -> dict:
     found = polish(model, target, to_exact(theta_end), dps)
     if not found.converged:
         return {"kind": "no-fixed-point-found", "note": f"Newton from θ(t_max) stalled at ‖∇ℓ‖ = {found.residual:.1e}"}
-    c = classify(model, target, found.theta, dps, with_f1=False)
+    c = classify(model, target, found.theta, dps)
     return {
         "kind": c.kind,
         "lowest_inconsistent_order": c.lowest_inconsistent_order,

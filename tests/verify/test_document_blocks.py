@@ -16,7 +16,7 @@ from theory.closed_forms import data_moment_symbol, derive
 from theory.conventions import subsets
 from theory.latex import to_latex
 from theory.models import model_from_spec
-from verify import document, document_blocks
+from verify import document_blocks
 from verify.document import derivation_document
 
 PRODUCT = model_from_spec({"family": "product", "n": 2, "fields": True})

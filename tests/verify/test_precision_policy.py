@@ -35,11 +35,7 @@ NOT_POLICY = {
 }
 
 #: literals in modules still to be moved onto the names of verify.numeric (remove an entry when it is)
-PENDING = {
-    "identities.py": {"NUMERIC_DPS + 10", "mpmath.mpf(10) ** (-(NUMERIC_DPS - 10))", "NUMERIC_DPS - 10"},
-    "scaling.py": {"mpmath.mpf(10) ** (-(digits - 10))", "digits - 10"},
-    "spurious.py": {"mpmath.mpf(10) ** (-(dps - 8))", "dps - 8", "2 * dps + 10"},
-}
+PENDING: dict[str, set[str]] = {}
 
 _PRECISION = re.compile(r"dps|digits", re.IGNORECASE)
 

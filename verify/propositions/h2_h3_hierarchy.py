@@ -19,6 +19,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..cases import Case
+from ..numeric import SWEEP_DPS
 from ..registry import Observation, Proposition, Skip, register, reproduce_line
 from ..sweep import THRESHOLDS, SweepCase, run_case, sweep_cases
 from ..verdict import Requirement, Verdict, judge
@@ -49,7 +50,7 @@ def hierarchy_cases_for(model, params, target, target_spec, eps: float = 0.01, s
 
 @lru_cache(maxsize=256)
 def _record(sc: SweepCase, dps: int) -> dict:
-    return run_case(sc, dps=min(dps, 30))
+    return run_case(sc, dps=min(dps, SWEEP_DPS))
 
 
 def check_h2(case: Case, dps: int) -> Observation:

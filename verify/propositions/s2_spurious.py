@@ -67,7 +67,7 @@ def check_s2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
     point = construct(case.meta["construction"], case.model, case.target, dps)
     if point is None:
         return Skip("S2", case.name, "the smaller RBM's flow reached no fixed point to add a dead unit to")
-    c = classify(point.model, case.target, point.theta, dps, with_f1=False)
+    c = classify(point.model, case.target, point.theta, dps)
     reqs = [Requirement.zero("gradient_norm", c.low.gradient_norm, c.high.gradient_norm, dps)]
     kind = case.meta["construction"]
     if point.predicted_eigenvalues:
