@@ -242,13 +242,12 @@ def _neutral_invariance(model, theta_exact, low: Measurement, high: Measurement,
     return motion.invariant, 0, motion, nearby
 
 
-def classify(model, target, theta_exact, dps: int, with_f1: bool | None = None) -> Classification:
+def classify(model, target, theta_exact, dps: int) -> Classification:
     """Classify the exact point ``theta_exact`` (never moved) at ``dps``, confirmed at ``2·dps``
     (both with the guard digits its magnitudes need, :func:`verify.numeric.magnitude_guard`).
 
     Measures only: the verdicts of the propositions that apply are
-    ``verify.point_checks.point_verdicts(model, target, c)``. ``with_f1`` is ignored (it chose whether
-    the verdicts built here included F1; it is kept until its last callers drop it).
+    ``verify.point_checks.point_verdicts(model, target, c)``.
     """
     with magnitude_guard(model, theta_exact, target):
         return _classify(model, target, theta_exact, dps)
