@@ -43,6 +43,14 @@ def _mp(value):
 class HiddenLayerLaws:
     """H1's law and S2's special points of a hidden-layer family (mixed into ``HiddenLayer``)."""
 
+    def units(self, theta) -> list[tuple]:
+        r"""Per hidden unit :math:`(c_\mu, b_\mu, (w_{1\mu},\dots,w_{N\mu}))` at ``theta`` (numbers or symbols;
+        :math:`c_\mu = 1` without output weights): :math:`F = \sum_i a_i s_i + \sum_\mu c_\mu\sigma(b_\mu + w_\mu\cdot s)`."""
+        theta = np.asarray(theta, dtype=object)
+        _, b, w = self.split(theta)
+        c = self.output(theta)
+        return [(1 if c is None else c[m], b[m], tuple(w[:, m])) for m in range(self.M)]
+
     def leading_orders(self, base) -> dict:
         r"""``{k: n_k}``: :math:`J_A` (:math:`|A| = k`) starts at :math:`\varepsilon^{n_k}` under :math:`w \to \varepsilon w`.
 

@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     f2_dichotomy,
     f3_direct_orders,
     h1_order_scaling,
+    h1l_leading_order,
     h2_h3_hierarchy,
     s1_neutral,
     s2_spurious,
