@@ -98,7 +98,7 @@ def test_the_declarations_follow_from_the_activation(registered):
     assert [s.name for s in model.symmetries()] == ["hidden-unit permutation", "sign flip of a hidden unit"]
     zero_bias = tuple(Fraction(0) if p.group == "b" else Fraction(1, 3) for p in model.params)
     assert model.leading_orders(zero_bias) == {1: None, 2: 2, 3: None}  # even sech at b = 0
-    assert applicable_propositions(model) == ["E1", "E2", "F1", "F2", "F3", "S1", "S2", "H1", "H2", "H3"]
+    assert applicable_propositions(model) == ["E1", "E2", "F1", "F2", "F3", "S1", "S2", "H1", "H1L", "H2", "H3"]
 
 
 def test_symmetries_leave_the_couplings_unchanged(registered):
@@ -137,6 +137,6 @@ def test_every_applicable_proposition_runs_on_it(registered):
             if isinstance(out, (Skip, Observation)):
                 continue
             assert out.status != FAILS, (prop.id, case.name, out.evidence)
-    assert set(ran) == {"E1", "E2", "F1", "F2", "F3", "S1", "S2", "H1", "H2", "H3"}
+    assert set(ran) == {"E1", "E2", "F1", "F2", "F3", "S1", "S2", "H1", "H1L", "H2", "H3"}
     assert len(ran["S2"]) == 2  # the paramagnetic point and the dead unit
-    assert all(v.status == "holds" for pid in ("E1", "E2", "F1", "H1") for v in ran[pid])
+    assert all(v.status == "holds" for pid in ("E1", "E2", "F1", "H1", "H1L") for v in ran[pid])
