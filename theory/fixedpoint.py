@@ -58,10 +58,50 @@ def from_fixed(ints: np.ndarray, shift: int) -> np.ndarray:
     return out.reshape(np.shape(ints))
 
 
+def _is_ball_array(a) -> bool:
+    """An object array of Arb balls (python-flint ``arb``: the certificates' number type)."""
+    return (isinstance(a, np.ndarray) and a.dtype == object and a.ndim == 2 and a.size > 0
+            and type(a.flat[0]).__name__ == "arb")
+
+
+def _ball_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for ball matrices by Arb's ``arb_mat`` product (rigorous, in C)."""
+    import flint
+
+    out = flint.arb_mat(a.tolist()) * flint.arb_mat(b.tolist())
+    result = np.empty((out.nrows(), out.ncols()), dtype=object)
+    for i in range(out.nrows()):
+        for j in range(out.ncols()):
+            result[i, j] = out[i, j]
+    return result
+
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for ``mpf`` arrays through exact integer products (falls back to ``@`` otherwise)."""
+    """``a @ b`` for ``mpf`` arrays through exact integer products, for Arb balls through ``arb_mat``
+    (falls back to ``@`` otherwise)."""
+    if _is_ball_array(a) and _is_ball_array(b):
+        try:
+            return _ball_matmul(a, b)
+        except (TypeError, ValueError):  # not balls throughout after all
+            return a @ b
     if not (is_mpf_array(a) and is_mpf_array(b)):
         return a @ b
     ia, sa = to_fixed(a)
     ib, sb = to_fixed(b)
-    return from_fixed(ia @ ib, sa + sb)
+    return from_fixed(_integer_matmul(ia, ib), sa + sb)
+
+
+def _integer_matmul(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """Exact product of two integer matrices: FLINT's ``fmpz_mat`` (multimodular, in C) when python-flint is
+    there, else numpy's object ``@`` (the same integers either way)."""
+    if ia.ndim != 2 or ib.ndim != 2 or min(ia.shape + ib.shape) == 0:
+        return ia @ ib
+    try:
+        import flint
+    except ImportError:  # pragma: no cover - python-flint is a runtime dependency
+        return ia @ ib
+    A = flint.fmpz_mat(ia.shape[0], ia.shape[1], [int(v) for v in ia.reshape(-1)])
+    B = flint.fmpz_mat(ib.shape[0], ib.shape[1], [int(v) for v in ib.reshape(-1)])
+    out = np.empty(ia.shape[0] * ib.shape[1], dtype=object)
+    out[:] = [int(v) for v in (A * B).entries()]
+    return out.reshape(ia.shape[0], ib.shape[1])

@@ -282,8 +282,13 @@ def certify_point(model, target, theta_exact, dps: int, classification: Classifi
 
 
 def exact_rank_if_rational(model, theta_exact) -> int | None:
-    """Exact rank of :math:`G` when its entries at the exact point are rational (e.g. ``gim``, ``product``)."""
+    """Exact rank of :math:`G` when its entries at the exact point are rational: for families whose energy is
+    polynomial in the parameters (:attr:`~theory.families.base.Model.polynomial`: ``gim``, ``product``, polynomial
+    networks) at a rational point; ``None`` otherwise (sympy would spend seconds finding transcendental entries)."""
     import sympy as sp
+
+    if not model.polynomial:
+        return None
 
     from theory.arith import EXACT
     from theory.effective import jacobian

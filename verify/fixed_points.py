@@ -33,7 +33,7 @@ import numpy as np
 from theory.arith import MP
 from theory.conventions import orders
 from theory.effective import kl_divergence, model_couplings
-from theory.flow import FlowState, coupling_hessians
+from theory.flow import FlowState
 
 from .linalg import max_abs, norm, principal_angle_sines, right_singular, singular_values, symmetric_eigen
 from .neutral import FibreMotion, fibre_motion, rank_nearby
@@ -58,7 +58,6 @@ class Measurement:
     kl: object
     G_null: np.ndarray  # right singular vectors of G (columns), descending singular values
     G_right_values: list
-    coupling_hessians: np.ndarray  # (D, P, P): the Hessians of J_A
 
     @property
     def g_singular(self) -> list:
@@ -87,7 +86,6 @@ def measure(model, target, theta_exact, dps: int) -> Measurement:
             kl=kl,
             G_null=right_vectors,
             G_right_values=right_values,
-            coupling_hessians=coupling_hessians(model, theta, MP),
         )
 
 

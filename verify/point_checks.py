@@ -27,6 +27,7 @@ import numpy as np
 
 from theory.arith import MP
 from theory.effective import log_likelihood, model_couplings
+from theory.fixedpoint import matmul
 
 from . import certify
 from .fixed_points import Classification, kernel_angles
@@ -66,8 +67,7 @@ def f1_residuals(model, target, theta_exact, dps: int) -> dict:
     h = fd_step(dps)
     up, down = theta + g * h, theta - g * h
     dJ = (model_couplings(model, up, MP) - model_couplings(model, down, MP)) / (2 * h)
-    K = state.kernel
-    Kr = K @ state.r
+    Kr = matmul(state.G, g[:, None])[:, 0]  # K r = G (G^T r), without forming K
     dl = (log_likelihood(model, up, p_data, MP) - log_likelihood(model, down, p_data, MP)) / (2 * h)
     g2 = g @ g
     scale = 1 + max(abs(v) for v in Kr)
@@ -83,7 +83,7 @@ def f1_residuals(model, target, theta_exact, dps: int) -> dict:
         "dl_dt": dl,
     }
     if len(Kr) <= MAX_D_FOR_KERNEL_SPECTRUM:
-        out["min_eigenvalue_K"] = min(mpmath.eigsy(mpmath.matrix(K.tolist()), eigvals_only=True))
+        out["min_eigenvalue_K"] = min(mpmath.eigsy(mpmath.matrix(state.kernel.tolist()), eigvals_only=True))
     return out
 
 
