@@ -1,42 +1,130 @@
-r"""LaTeX for derivation documents: one notation table and equations broken across lines.
+r"""LaTeX for derivation documents and reports: one notation table, one printer, text with math.
 
-:data:`NOTATION` is the single table of symbols (paper symbol, meaning, name in code and JSON)
-that every derivation document prints; :func:`to_latex` is the one printer of sympy expressions;
-:func:`equation_lines` breaks a long sum into the lines of an ``align*`` environment so that no
-line is wider than the page, pulling a common rational factor in front
-(:math:`\tfrac14(\dots)`).
+:data:`NOTATION` is the single table of symbols (the paper's symbol, its meaning, its name in code and
+JSON) that every derivation document prints and prints *with*: :func:`parameter_symbol` writes each
+parameter as the table says (``w[1,2]`` is :math:`w_{12}`, the paper's :math:`w_{i\mu}`), and
+:func:`notation` makes :func:`to_latex`, the one printer of sympy expressions, use those symbols.
+:func:`equation_lines` breaks a long sum into the lines of an ``align*`` environment so that no line is
+wider than the page, pulling a common rational factor in front (:math:`\tfrac14(\dots)`).
+:func:`text_latex` typesets a line of text whose math is written between dollars (titles) or in Unicode
+(``J_A``, ``J^D``, ``±r_A``, ``rank G < D``): math in math mode, never as text-mode glyphs;
+:func:`plain_text` is the same line for a terminal.
 
 >>> import sympy as sp
 >>> x, y = sp.symbols("x y")
 >>> equation_lines("f", (x + y) / 4, width=80)
 ['f &= \\frac{1}{4}\\bigl(x + y\\bigr)']
+>>> text_latex("spurious (r ≠ 0, rank G < D), ±r_A")
+'spurious (r $\\ne$ 0, rank G $<$ D), $\\pm$$r_{A}$'
+>>> plain_text(r"maximised at $J^D$, $\operatorname{rank} G < D$")
+'maximised at J^D, rank G < D'
 """
 
 from __future__ import annotations
 
+import contextvars
 import re
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["NOTATION", "to_latex", "visible_width", "equation_lines", "pack_lines", "escape_text"]
+__all__ = ["NOTATION", "NotationRow", "escape_text", "equation_lines", "notation", "notation_rows", "pack_lines",
+           "parameter_symbol", "plain_text", "symbol_names", "text_latex", "to_latex", "visible_width"]
 
-#: (LaTeX symbol, meaning, name in the code / JSON) — one source of truth for documents.
+
+@dataclass(frozen=True)
+class NotationRow:
+    """One row of :data:`NOTATION`: the paper's symbol (LaTeX), its meaning (text, math between dollars), its
+    name in the code and JSON, and for parameters the ``Param.group`` it names and the stem of its symbol."""
+
+    tex: str
+    meaning: str
+    code: str
+    groups: tuple = ()
+    stem: str = ""
+    parameter: bool = True  # a row of parameters: printed only for the models that have them
+
+
+#: the one table of symbols: paper symbol, meaning, name in the code / JSON (documents print it, and print with it)
 NOTATION = (
-    (r"s_i \in \{-1,+1\}", "spin $i$ ($x$ has bit $i-1$ set iff $s_i=-1$)", "s1..sN"),
-    (r"\chi_A(s) = \prod_{i\in A}s_i", "character of the subset $A$", "A = \"1,2\""),
-    (r"F_\theta(s) = -E_\theta(s)", "negative energy", "Model.energy"),
-    (r"J_A(\theta)", r"effective coupling, $2^{-N}\sum_s F_\theta(s)\chi_A(s)$", "couplings[\"1,2\"]"),
-    (r"m_A", r"moment of $p_\theta$, $E_\theta[\chi_A]$", "moments[\"1,2\"]"),
-    (r"m^{D}_A", "moment of the target", "target moments"),
-    (r"r_A = m^{D}_A - m_A", "moment residual", "r"),
-    (r"G_{Ak} = \partial J_A/\partial\theta_k", "Jacobian of the effective map", "G"),
-    (r"C_{AB} = m_{A\triangle B} - m_A m_B", r"Fisher matrix of $p_\theta$ ($m_\emptyset = 1$)", "C"),
-    (r"H = \nabla^2_\theta\ell", "Jacobian of the gradient flow", "H"),
+    NotationRow(r"s_i \in \{-1,+1\}", r"spin $i$ ($x$ has bit $i-1$ set iff $s_i=-1$)", "s1..sN"),
+    NotationRow(r"\chi_A(s) = \prod_{i\in A}s_i", r"character of the subset $A$", 'A = "1,2"'),
+    NotationRow(r"F_\theta(s) = -E_\theta(s)", "negative energy", "Model.energy"),
+    NotationRow(r"a_i", r"field of spin $i$", "a[i]", ("a",), "a"),
+    NotationRow(r"b_\mu", r"bias of hidden unit $\mu$", "b[mu]", ("b",), "b"),
+    NotationRow(r"w_{i\mu}", r"weight between spin $i$ and hidden unit $\mu$ ($w_{12}$: $i = 1$, $\mu = 2$)",
+                "w[i,mu]", ("w",), "w"),
+    NotationRow(r"c_\mu", r"output weight of hidden unit $\mu$", "c[mu]", ("c",), "c"),
+    NotationRow(r"u_A,\ v_A", r"the two factors of the coupling of $A$, $J_A = u_Av_A$", 'u["1,2"], v["1,2"]',
+                ("u", "v")),
+    NotationRow(r"h_i", r"field of spin $i$ of a product model", "h[i]", ("h",), "h"),
+    NotationRow(r"J_A(\theta)", r"effective coupling $2^{-N}\sum_s F_\theta(s)\chi_A(s)$; $J_{12}$ is $A = \{1,2\}$",
+                'couplings["1,2"]', ("J",), "J", parameter=False),
+    NotationRow(r"m_A", r"moment of $p_\theta$, $E_\theta[\chi_A]$", 'moments["1,2"]'),
+    NotationRow(r"m^{D}_A", "moment of the target", "target moments"),
+    NotationRow(r"r_A = m^{D}_A - m_A", r"moment residual ($r_{12}$: $A = \{1,2\}$)", 'r["1,2"]'),
+    NotationRow(r"G_{Ak} = \partial J_A/\partial\theta_k", "Jacobian of the effective map", "G"),
+    NotationRow(r"C_{AB} = m_{A\triangle B} - m_A m_B", r"Fisher matrix of $p_\theta$ ($m_\emptyset = 1$)", "C"),
+    NotationRow(r"H = \nabla^2_\theta\ell", "Jacobian of the gradient flow", "H"),
 )
+
+_STEMS = {g: row for row in NOTATION for g in row.groups}
+
+
+def _index(index: tuple) -> str:
+    """Indices written together (``12``), with commas once one has two digits (``1,10``)."""
+    return "".join(map(str, index)) if all(int(i) < 10 for i in index) else ",".join(map(str, index))
+
+
+def parameter_symbol(param) -> str:
+    r"""The LaTeX symbol of a parameter (a :class:`theory.families.Param`) as :data:`NOTATION` writes it: its group's
+    stem with its indices (``w[1,2]``: ``w_{12}``; the gim parameter ``J[1,2]``: ``J_{12}``); a parameter of a group the
+    table does not name (a custom energy's) keeps its own LaTeX."""
+    row = _STEMS.get(param.group)
+    if row is None:
+        return param.latex
+    stem = row.stem or param.group
+    return f"{stem}_{{{_index(param.index)}}}"
+
+
+def notation_rows(params) -> list[NotationRow]:
+    """The rows of :data:`NOTATION` a model needs: every row that is not a parameter's, and the rows of its parameters."""
+    groups = {p.group for p in params}
+    return [row for row in NOTATION if not (row.groups and row.parameter) or groups & set(row.groups)]
+
+
+def symbol_names(params) -> dict:
+    """``{sympy symbol: LaTeX}`` of the parameters whose printed symbol differs from the symbol's own name."""
+    out = {}
+    for p in params:
+        tex = parameter_symbol(p)
+        if tex != p.latex:
+            out[p.symbol] = tex
+    return out
+
+
+#: the symbol names :func:`to_latex` prints with (set by :func:`notation`)
+_NAMES = contextvars.ContextVar("ebm_verify_symbol_names", default=None)
+
+
+@contextmanager
+def notation(params):
+    """``with notation(model.params):`` every :func:`to_latex` inside prints the parameters as :data:`NOTATION` says."""
+    token = _NAMES.set(symbol_names(params) or None)
+    try:
+        yield
+    finally:
+        _NAMES.reset(token)
 
 
 def to_latex(expr) -> str:
-    """The one LaTeX printer of the suite's documents (deterministic for a given sympy)."""
+    """The one LaTeX printer of the suite's documents (deterministic for a given sympy), with the parameter
+    symbols of the enclosing :func:`notation`."""
+    names = _NAMES.get()
+    if names:
+        return sp.latex(sp.sympify(expr), symbol_names=names)
     return sp.latex(sp.sympify(expr))
 
 
@@ -121,28 +209,101 @@ def pack_lines(lhs: str, pieces: list[str], width: int = 70, prefix: str = "", s
 
 
 _TEXT_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                 "{": r"\{", "}": r"\}", "~": r"$\sim$", "^": r"\textasciicircum{}", "<": "$<$", ">": "$>$",
+                 "|": r"$|$"}
 
 _SYMBOLS = {"‖": r"\|", "≥": r"\ge", "≤": r"\le", "≠": r"\ne", "⪰": r"\succeq", "⪯": r"\preceq", "≺": r"\prec",
             "ᵀ": r"^\top", "ℓ": r"\ell", "ε": r"\varepsilon", "φ": r"\varphi", "±": r"\pm", "∇": r"\nabla",
             "²": r"^2", "→": r"\to", "−": "-", "·": r"\cdot", "△": r"\triangle", "∅": r"\emptyset", "∈": r"\in",
-            "∝": r"\propto", "×": r"\times", "↦": r"\mapsto"}
+            "∝": r"\propto", "×": r"\times", "↦": r"\mapsto", "Σ": r"\sum", "∏": r"\prod", "∞": r"\infty",
+            "≈": r"\approx", "⇒": r"\Rightarrow", "∂": r"\partial", "√": r"\sqrt{}", "≡": r"\equiv"}
+
+
+def _math_char(c: str) -> str | None:
+    """The math-mode LaTeX of one non-ASCII character (``None``: not a mathematical character)."""
+    if c in _SYMBOLS:
+        return _SYMBOLS[c]
+    name = unicodedata.name(c, "")
+    if name.startswith("GREEK"):
+        letter = name.split()[-1].lower().replace("lamda", "lambda")
+        if letter in ("epsilon", "phi"):
+            letter = "var" + letter
+        return "\\" + (letter.capitalize() if "CAPITAL" in name else letter)
+    return None
 
 
 def escape_text(text: str) -> str:
-    """Plain text made safe for LaTeX: specials escaped, mathematical symbols and Greek letters typeset
-    in math mode (``Λ`` becomes ``$\\Lambda$``); any other non-ASCII character becomes ``?``."""
-    import unicodedata
-
+    """Plain text made safe for LaTeX: specials escaped, mathematical symbols and Greek letters typeset in math
+    mode (``Λ`` becomes ``$\\Lambda$``, ``<`` becomes ``$<$``: text-mode ``<`` prints as ``¡``), a combining tilde
+    as ``\\tilde``; any other non-ASCII character becomes ``?``."""
     out = []
-    for c in str(text).replace("…", "...").replace("—", "--"):
-        if ord(c) < 128:
+    text = unicodedata.normalize("NFC", str(text).replace("…", "...").replace("—", "--"))
+    for k, c in enumerate(text):
+        if c == "\u0303":  # combining tilde: the letter before it, tilded
+            out[-1] = "$\\tilde{" + out[-1].strip("$") + "}$" if out else "?"
+        elif ord(c) < 128:
             out.append(_TEXT_ESCAPES.get(c, c))
-        elif c in _SYMBOLS:
-            out.append(f"${_SYMBOLS[c]}$")
-        elif unicodedata.name(c, "").startswith("GREEK"):
-            name = unicodedata.name(c).split()[-1].lower().replace("lamda", "lambda")
-            out.append("$\\" + (name.capitalize() if "CAPITAL" in unicodedata.name(c) else name) + "$")
+        elif _math_char(c) is not None:
+            out.append(f"${_math_char(c)}$")
         else:
             out.append("?")
     return "".join(out)
+
+
+#: a Unicode math token in running text: a letter with sub/superscripts (``J_A``, ``J^D``, ``ε^(k-1)``, ``w_iμ``)
+_TOKEN = re.compile(r"(?<![\w\\])([A-Za-z\u0370-\u03ff]\u0303?)((?:[_^](?:\([^()\s]*\)|\{[^{}\s]*\}|[A-Za-z0-9\u0370-\u03ff]+))+)")
+_SCRIPT = re.compile(r"([_^])(\([^()\s]*\)|\{[^{}\s]*\}|[A-Za-z0-9\u0370-\u03ff]+)")
+
+
+def _script_math(text: str) -> str:
+    return "".join(_math_char(c) + " " if _math_char(c) else c for c in text).replace(" }", "}").strip()
+
+
+def _token_math(match) -> str:
+    base = _script_math(match.group(1).replace("\u0303", ""))
+    if "\u0303" in match.group(1):
+        base = r"\tilde{" + base + "}"
+    scripts = "".join(f"{kind}{{{_script_math(body.strip('(){}'))}}}" for kind, body in _SCRIPT.findall(match.group(2)))
+    return f"${base}{scripts}$"
+
+
+def _auto_math(text: str) -> str:
+    """Text with its Unicode math tokens (:data:`_TOKEN`) in math mode and the rest escaped."""
+    out, last = [], 0
+    for match in _TOKEN.finditer(text):
+        out.append(escape_text(text[last:match.start()]))
+        out.append(_token_math(match))
+        last = match.end()
+    out.append(escape_text(text[last:]))
+    return "".join(out)
+
+
+def text_latex(text: str) -> str:
+    r"""A line of text for LaTeX: what stands between dollars is math and kept as written (``rank $G < D$``); the
+    rest is escaped (:func:`escape_text`) with its Unicode math tokens (``J_A``, ``J^D``, ``ε^(k-1)``) in math mode."""
+    parts = re.split(r"(?<!\\)\$", str(text))
+    if len(parts) % 2 == 0:  # an unmatched dollar: all text
+        return _auto_math(str(text))
+    return "".join(f"${part}$" if k % 2 else _auto_math(part) for k, part in enumerate(parts))
+
+
+_PLAIN = {r"\operatorname": "", r"\mathrm": "", r"\text": "", r"\sum": "Σ", r"\prod": "∏", r"\mu": "μ", r"\sigma": "σ",
+          r"\varepsilon": "ε", r"\epsilon": "ε", r"\Lambda": "Λ", r"\theta": "θ", r"\ell": "ℓ", r"\top": "ᵀ",
+          r"\succeq": "⪰", r"\preceq": "⪯", r"\pm": "±", r"\ne": "≠", r"\neq": "≠", r"\le": "≤", r"\ge": "≥",
+          r"\sim": "~", r"\in": "∈", r"\|": "‖", r"\cdot": "·", r"\to": "→", r"\varphi": "φ",
+          r"\nabla": "∇", r"\chi": "χ", r"\infty": "∞", r"\,": " ", r"\ ": " ", r"\quad": "  "}
+
+
+def plain_text(text: str) -> str:
+    r"""The same line for a terminal: dollars dropped, common commands as Unicode (``\sigma`` is σ), one-character
+    scripts kept (``J^D``), longer ones in parentheses (``ε^(k-1)``)."""
+    out = str(text).replace("$", "")
+    out = re.sub(r"\\dot\s*(\\?[A-Za-z]+)", r"d\1/dt", out).replace("^\\top", "\\top")
+    out = re.sub(r"\\tilde\s*\{?([A-Za-z])\}?", " \\1\u0303", out)
+    for command in sorted(_PLAIN, key=len, reverse=True):
+        after = r"(?![A-Za-z])" if command[-1].isalpha() else ""
+        out = re.sub(re.escape(command) + after + (r"\s*" if command == r"\pm" else ""),
+                     lambda m, c=command: _PLAIN[c], out)
+    out = re.sub(r"([_^])\{(\([^{}]*\)|[^{}]{2,})\}", lambda m: m.group(1) + (
+        m.group(2) if m.group(2).startswith("(") else f"({m.group(2)})"), out)
+    return re.sub(r"\s+", " ", out.replace("{", "").replace("}", "")).strip()

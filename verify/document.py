@@ -27,7 +27,7 @@ from theory.closed_forms import ClosedForms
 from theory.conventions import latex_subset, order_of
 from theory.errors import SpecError
 from theory.families import model_from_spec
-from theory.latex import NOTATION, equation_lines, escape_text, pack_lines, to_latex
+from theory.latex import equation_lines, escape_text, notation, notation_rows, pack_lines, text_latex, to_latex
 
 from . import __version__
 from .derivation_cache import cached, closed_forms
@@ -67,8 +67,16 @@ def applicable_propositions(model) -> list[str]:
     return [p.id for p in propositions() if p.applies(model)]
 
 
+def _spec_text(spec: dict) -> str:
+    """The model spec as words and code (``hidden units: spin``): JSON keys with their underscores read as spaces."""
+    def value(v):
+        return r"\texttt{" + escape_text(json.dumps(v) if not isinstance(v, str) else v) + "}"
+
+    return ", ".join(f"{escape_text(k.replace('_', ' '))}: {value(v)}" for k, v in sorted(spec.items()))
+
+
 def _header(model, cf: ClosedForms) -> list[str]:
-    spec = escape_text(json.dumps(model.spec(), sort_keys=True)).replace(" ", r"\ \allowbreak ")
+    spec = _spec_text(model.spec())
     return [
         r"\documentclass[10pt]{article}",
         r"\usepackage[a4paper,margin=2cm]{geometry}",
@@ -81,7 +89,7 @@ def _header(model, cf: ClosedForms) -> list[str]:
         r"\begin{document}",
         r"\maketitle",
         r"\sloppy",
-        r"Model: \texttt{" + spec + "}. $P = " + str(cf.P) + "$ parameters, $D = " + str(cf.D)
+        r"Model: " + spec + ". $P = " + str(cf.P) + "$ parameters, $D = " + str(cf.D)
         + r"$ effective couplings. Derived with sympy " + escape_text(sp.__version__)
         + r" (Theory: arXiv:2605.07844, conventions of THEORY.md).",
         "",
@@ -90,8 +98,8 @@ def _header(model, cf: ClosedForms) -> list[str]:
 
 def _notation(model, cf: ClosedForms) -> list[str]:
     out = [r"\section{Notation}", r"\begin{tabular}{lp{7.5cm}l}", r"symbol & meaning & in the code \\ \hline"]
-    for tex, meaning, code in NOTATION:
-        out.append(f"${tex}$ & {meaning} & \\texttt{{{escape_text(code)}}} \\\\")
+    for row in notation_rows(model.params):
+        out.append(f"${row.tex}$ & {text_latex(row.meaning)} & \\texttt{{{escape_text(row.code)}}} \\\\")
     out.append(r"\end{tabular}")
     out.append("")
     out.append(r"\medskip Parameters $\theta$ (in this order):")
@@ -206,9 +214,9 @@ def _propositions(model, cf: ClosedForms) -> list[str]:
     for prop in propositions():
         if not prop.applies(model):
             continue
-        out.append(r"\subsection*{" + prop.id + ": " + escape_text(prop.title) + "}")
+        out.append(r"\subsection*{" + prop.id + ": " + text_latex(prop.title) + "}")
         out.append(_statement(prop.statement))
-        out.append(r"Hypotheses: " + escape_text(prop.hypotheses) + ".")
+        out.append(r"Hypotheses: " + text_latex(prop.hypotheses) + ".")
         out.append("")
         if prop.document is not None:
             out += prop.document(model, cf)
@@ -221,9 +229,10 @@ def derivation_document(model, prove: bool = True, cache: bool = True) -> str:
 
     def compute():
         cf = closed_forms(model, cache=cache)
-        parts = (_header(model, cf) + _notation(model, cf) + _energy(cf) + _couplings(cf) + _jacobian(cf)
-                 + _flow(cf) + _hessian(cf) + (_identities(cf) if prove else []) + _propositions(model, cf)
-                 + [r"\end{document}", ""])
+        with notation(model.params):
+            parts = (_header(model, cf) + _notation(model, cf) + _energy(cf) + _couplings(cf) + _jacobian(cf)
+                     + _flow(cf) + _hessian(cf) + (_identities(cf) if prove else []) + _propositions(model, cf)
+                     + [r"\end{document}", ""])
         return "\n".join(parts)
 
     return cached(model, "document-proofs" if prove else "document", compute, str, cache)

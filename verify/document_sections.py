@@ -161,9 +161,10 @@ def leading_orders_section(model, cf: ClosedForms) -> list[str]:
         J = cf.coupling(A).xreplace(scale)
         lead = sp.factor_terms(sp.expand(tanh_form(sp.diff(J, eps, k).xreplace({eps: 0}) / sp.factorial(k))))
         lines = equation_lines(f"J_{{{latex_subset(A)}}}", lead * eps**k)
-        lines[-1] += rf" + O(\varepsilon^{{{k + 1}}})"
+        lines[-1] += rf" + O(\varepsilon^{{{k + 2}}})"
         rows.append(lines)
     if not rows:
         return []
     return [r"\paragraph{Specialised (leading orders).} With $w = \varepsilon\tilde w$ (written $w$), the first "
-            r"coupling of each order:", align_rows(rows)]
+            r"coupling of each order, from the closed form ($\tfrac{1}{k!}\partial_\varepsilon^k J_A$ at $0$; the "
+            r"remainder is $O(\varepsilon^{k+2})$ by H1L):", align_rows(rows)]

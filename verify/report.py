@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from theory.latex import escape_text
+from theory.latex import escape_text, text_latex
 
 from .verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict
 
@@ -165,7 +165,7 @@ def latex_report(verdicts, meta: dict, skips=(), observations=()) -> str:
     for r in rows:
         prop = get(r["proposition"])
         parts = [p.strip() for p in prop.statement.replace(r"\quad", ";").split(";") if p.strip()]
-        lines.append(rf"\item[{prop.id}] {escape_text(prop.title)}:")
+        lines.append(rf"\item[{prop.id}] {text_latex(prop.title)}:")
         lines.append(r"\[ \begin{gathered} " + r" \\ ".join(parts) + r" \end{gathered} \]")
     lines.append(r"\end{description}")
     summary = observation_summary(observations)
@@ -183,7 +183,7 @@ def latex_report(verdicts, meta: dict, skips=(), observations=()) -> str:
         lines.append(r"\end{itemize}")
     if skips:
         lines += [r"\subsection*{Not applicable}", r"\begin{itemize}"]
-        lines += [rf"\item {s.proposition} on \texttt{{{escape_text(s.case)}}}: {escape_text(s.reason)}" for s in skips]
+        lines += [rf"\item {s.proposition} on \texttt{{{escape_text(s.case)}}}: {text_latex(s.reason)}" for s in skips]
         lines.append(r"\end{itemize}")
     lines += [r"\end{document}", ""]
     return "\n".join(lines)

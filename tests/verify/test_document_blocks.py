@@ -45,14 +45,14 @@ def test_paramagnetic_two_by_two_blocks_print_their_eigenvalues():
     m1, m2, m12 = (data_moment_symbol(A) for A in [(1,), (2,), (1, 2)])
     rbm = derivation_document(model_from_spec({"family": "rbm", "n": 2, "hidden": 1}), prove=False).splitlines()
     C = m12 - m1 * m2
-    eig = _eigenvalue_line_after(rbm, r"H\big|_{(w_{1,1}, w_{2,1})}")
+    eig = _eigenvalue_line_after(rbm, r"H\big|_{(w_{11}, w_{21})}")
     assert eig.split("&=")[1].strip() == to_latex(sp.FiniteSet(C, -C))
     spec = {"family": "mlp", "n": 2, "hidden": 1, "activation": "tanh"}
     mlp = derivation_document(model_from_spec(spec), prove=False).splitlines()
     cf = derive(model_from_spec(spec))
     c = cf.theta[cf.labels.index("c[1]")]
     for i, m in ((1, m1), (2, m2)):
-        eig = _eigenvalue_line_after(mlp, rf"H\big|_{{(a_{{{i}}}, w_{{{i},1}})}}")
+        eig = _eigenvalue_line_after(mlp, rf"H\big|_{{(a_{{{i}}}, w_{{{i}1}})}}")
         expected = sp.FiniteSet(0, sp.factor((1 + c**2) * (m**2 - 1)))
         assert eig.split("&=")[1].strip().rstrip("\\").strip() == to_latex(expected)
 

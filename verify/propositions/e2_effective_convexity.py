@@ -85,7 +85,7 @@ def check_e2(case: Case, dps: int) -> Verdict:
 register(
     Proposition(
         id="E2",
-        title="effective convexity: Λ strictly concave, maximised at J^D, gap = KL",
+        title=r"effective convexity: $\Lambda$ strictly concave, maximised at $J^D$, gap $= \mathrm{KL}$",
         statement=r"\nabla^2\Lambda = -C \prec 0,\quad \Lambda(J^D)-\Lambda(J) = \mathrm{KL}(p_D\,\|\,p_J)",
         hypotheses="a strictly positive target; J = J(θ) at the case's parameter point",
         check=check_e2,

@@ -22,7 +22,7 @@ def check_f1(case: Case, dps: int) -> Verdict:
 register(
     Proposition(
         id="F1",
-        title="induced dynamics: dJ/dt = G Gᵀ r, dℓ/dt = ‖Gᵀr‖² ≥ 0, K = GGᵀ ⪰ 0",
+        title=r"induced dynamics: $\dot J = GG^\top r$, $\dot\ell = \|G^\top r\|^2 \ge 0$, $K = GG^\top \succeq 0$",
         statement=r"\dot J = K r,\ K = GG^\top \succeq 0,\quad \dot\ell = \|G^\top r\|^2 \ge 0",
         hypotheses="any model, parameter point and strictly positive target",
         check=check_f1,

@@ -30,7 +30,7 @@ def check_f2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
 register(
     Proposition(
         id="F2",
-        title="fixed-point dichotomy: data-consistent (r = 0) or spurious (r ≠ 0, rank G < D)",
+        title=r"fixed-point dichotomy: data-consistent ($r = 0$) or spurious ($r \ne 0$, $\operatorname{rank} G < D$)",
         statement=r"G^\top r = 0 \Rightarrow r = 0\ \text{or}\ (r \in \ker G^\top\setminus\{0\},\ \operatorname{rank}G < D)",
         hypotheses="a fixed point of the flow (the endpoint of the case's flow)",
         check=check_f2,

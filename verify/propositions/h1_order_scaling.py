@@ -123,7 +123,8 @@ def check_h1(case: Case, dps: int) -> Verdict:
 register(
     Proposition(
         id="H1",
-        title="order scaling near small weights: J_k ~ ε^k, G_k ~ ε^(k-1), K_kl ~ ε^(k+l-2)",
+        title=r"order scaling near small weights: $J_k \sim \varepsilon^k$, $G_k \sim \varepsilon^{k-1}$, "
+              r"$K_{kl} \sim \varepsilon^{k+l-2}$",
         statement=r"w = \varepsilon\tilde w:\ \|J_k\| = \Theta(\varepsilon^k),\ \|G_k\| = \Theta(\varepsilon^{k-1}),\ K_{kl} = O(\varepsilon^{k+l-2})",
         hypotheses="rbm or mlp with generic non-zero biases; contrasts: even φ with b = 0, product",
         check=check_h1,

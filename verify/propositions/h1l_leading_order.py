@@ -488,10 +488,12 @@ def leading_order_section(model, cf) -> list[str]:
 register(
     Proposition(
         id="H1L",
-        title=r"exact leading order: J_A = \sum_\mu c_\mu \sigma^{(k)}(b_\mu)\prod_{i\in A} w_{i\mu} + O(\|w\|^{k+2})",
+        title=r"exact leading order of every coupling: $J_A = \sum_\mu c_\mu\sigma^{(k)}(b_\mu)\prod_{i\in A}w_{i\mu} + "
+              r"O(\|w\|^{k+2})$",
         statement=r"|A| = k \ge 2:\ J_A = \sum_\mu c_\mu\,\sigma^{(k)}(b_\mu)\prod_{i\in A}w_{i\mu} + O(\|w\|^{k+2}),\quad "
                   r"2^{-N}\sum_s\chi_A(s)(w\cdot s)^n = k!\prod_{i\in A}w_i\,\delta_{nk}\ (n \le k)",
-        hypotheses="rbm or mlp (F = Σ a_i s_i + Σ c_μ σ(b_μ + w_μ·s)), σ analytic at the biases; w = ε w̃ → 0",
+        hypotheses=r"rbm or mlp, $F = \sum_i a_i s_i + \sum_\mu c_\mu\sigma(b_\mu + w_\mu\cdot s)$ with $\sigma$ analytic at the "
+                   r"biases; $w = \varepsilon\tilde w \to 0$",
         check=check_h1l,
         cases=h1l_cases,
         order=85,

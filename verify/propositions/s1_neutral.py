@@ -77,7 +77,7 @@ def check_s1(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
 register(
     Proposition(
         id="S1",
-        title="data-consistent points are stable or neutral; neutral directions leave J invariant",
+        title="data-consistent points are stable or neutral; neutral directions leave $J$ invariant",
         statement=r"r = 0 \Rightarrow H = -G^\top C G \preceq 0,\ \ker H = \ker G,\ J(\theta) = J^D \text{ along } \ker G",
         hypotheses="a data-consistent fixed point (the endpoint of the case's flow)",
         check=check_s1,

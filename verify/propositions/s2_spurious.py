@@ -110,7 +110,7 @@ def check_s2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
 register(
     Proposition(
         id="S2",
-        title="spurious points: closed-form spectra (±r_A, paramagnetic, dead unit), degenerate directions",
+        title="spurious points: closed-form spectra ($\\pm r_A$, paramagnetic, dead unit), degenerate directions",
         statement=r"r \ne 0:\ H = \sum_A r_A\nabla^2 J_A - G^\top C G \text{ may have } \lambda > 0",
         hypotheses="constructed spurious points with closed-form predictions",
         check=check_s2,
