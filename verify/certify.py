@@ -12,6 +12,9 @@ so :math:`\nabla\ell` and :math:`H` are enclosed rigorously, over a single point
   for :math:`J(\check\theta + Uz) = J^D` on the slice spanned by the row space :math:`U` of :math:`G`
   (``D`` equations, ``D`` unknowns): a zero proves a data-consistent fixed point (:math:`r = 0` exactly,
   so :math:`\nabla\ell = G^\top r = 0`) in the box, unique on the slice.
+* **Orbits of continuous symmetries** (:func:`certify_orbit`): where the fixed points are not isolated
+  because a declared continuous symmetry moves them, Krawczyk on the slice transversal to the orbits
+  (see :func:`certify_orbit`).
 * **Inertia** (:func:`inertia`): with approximate eigenvectors :math:`Q` (mpmath), :math:`M = Q^\top H Q` in
   balls over the box; Gershgorin on :math:`Q^\top Q` proves :math:`Q` nonsingular, so by Sylvester's law
   :math:`M` and :math:`H` have the same inertia; Weyl's inequality with
@@ -43,7 +46,8 @@ from .numeric import ball_bits, certification_radius, certification_radius_strin
 if TYPE_CHECKING:
     from .fixed_points import Classification
 
-__all__ = ["BALL", "ball_context", "krawczyk", "inertia", "exact_inertia", "exact_rank", "Inertia", "KrawczykResult", "certify_point", "certify_support", "consistent_with"]
+__all__ = ["BALL", "ball_context", "krawczyk", "inertia", "exact_inertia", "exact_rank", "Inertia", "KrawczykResult", "certify_point",
+           "certify_support", "certify_orbit", "symmetry_tangents", "consistent_with", "NO_SYMMETRY", "TOO_FEW_TANGENTS"]
 
 
 def _flint():
@@ -257,9 +261,11 @@ def certify_point(model, target, theta_exact, dps: int, classification: Classifi
             Z = np.array([_ball(Fraction(0), radius) for _ in range(c.D)], dtype=object)
             box = base + Ub @ Z
             out["uniqueness"] = "unique on the slice through the point spanned by the row space of G"
+        elif c.neutral:
+            return certify_orbit(model, target, theta_exact, dps, c)
         else:
             return {**out, "certified": False, "method": None,
-                    "note": "the fixed points here are not isolated and the point is not data-consistent with full-rank G"}
+                    "note": "the point's spectrum is not decided (the classification has no neutral count)"}
         out["certified"] = result.certified
         out["enclosure_width"] = result.width
         if not result.certified:
@@ -373,3 +379,121 @@ def consistent_with(cert: dict, classification) -> bool | None:
     if c.stable is None or c.unstable is None:
         return None
     return cert["negative"] <= c.stable and cert["positive"] <= c.unstable
+
+
+# --- fixed points on orbits of continuous symmetries ---------------------------------------------------
+
+NO_SYMMETRY = ("the fixed points here are not isolated (dim ker H = {d}) and the {family} family declares no "
+               "continuous symmetry to slice them by: Krawczyk needs a nonsingular Jacobian, and an isolated "
+               "degenerate fixed point cannot be certified by interval methods")
+TOO_FEW_TANGENTS = ("the declared symmetries ({names}) explain {m} of the {d} neutral directions (exact rank of their "
+                    "generators at the point); the other {rest} are not known to be directions of a manifold of "
+                    "fixed points (e.g. a dead hidden unit's free bias, or a direction along which J moves at "
+                    "higher order), so the point cannot be isolated on a slice")
+
+
+def symmetry_tangents(model, theta) -> tuple[list, list[str]]:
+    """The generators of the model's continuous symmetries at ``theta`` (any number type) and their names."""
+    tangents, names = [], []
+    for sym in model.symmetries():
+        if sym.continuous:
+            tangents += list(sym.tangents(theta))
+            names.append(sym.name)
+    return tangents, names
+
+
+def _independent(tangents: list, P: int) -> list[int]:
+    """Indices of a maximal set of linearly independent exact generators (greedy, exact ranks)."""
+    chosen: list[int] = []
+    for j in range(len(tangents)):
+        trial = chosen + [j]
+        if exact_rank([[Fraction(tangents[i][k]) for i in trial] for k in range(P)]) == len(trial):
+            chosen = trial
+    return chosen
+
+
+def _rational(values) -> np.ndarray:
+    return np.array([[Fraction(float(v)) for v in row] for row in values], dtype=object)
+
+
+def certify_orbit(model, target, theta_exact, dps: int, c) -> dict:
+    r"""Certificate at a fixed point that is not isolated because a continuous symmetry moves it (``c.neutral > 0``).
+
+    If the family declares continuous symmetries (:meth:`~theory.families.base.Model.symmetries`, e.g.
+    ``product``'s rescalings :math:`u_A \to \lambda u_A,\ v_A \to v_A/\lambda`), :math:`\ell` is constant on their
+    orbits, so at *every* :math:`\theta`
+
+    .. math:: \nabla\ell(\theta)\cdot t_j(\theta) = 0 \qquad\text{for each generator } t_j(\theta),
+
+    and at a fixed point :math:`H t_j = 0` (differentiate the identity). Let :math:`T(\theta)` hold the generators
+    (exact rank :math:`d` at the point, equal to :math:`\dim\ker H`), and :math:`U` (:math:`P \times (P-d)`, rational)
+    span a complement: the numerical eigenvectors of :math:`H` for its nonzero eigenvalues. Then
+
+    1. Krawczyk on :math:`f(z) = U^\top\nabla\ell(\check\theta + Uz)` (Jacobian :math:`U^\top H U`, nonsingular) proves
+       exactly one zero :math:`z^*` in the box;
+    2. if :math:`[U\ T(\theta)]` is nonsingular for every :math:`\theta` of the box (a ball determinant that excludes
+       0), :math:`U^\top\nabla\ell = 0` and :math:`T^\top\nabla\ell = 0` give :math:`\nabla\ell(\check\theta + Uz^*) = 0`: a
+       fixed point in the box, the only one on the slice, its orbit a manifold of dimension :math:`d`;
+    3. in the basis :math:`[U\ T]`, :math:`H` is :math:`\mathrm{diag}(U^\top HU, 0_d)` (congruence), so by Sylvester's law
+       its inertia is that of :math:`U^\top H U` (certified over the box, :func:`inertia`) plus
+       exactly :math:`d` zeros.
+
+    Where the declared symmetries do not explain every neutral direction, nothing is certified and the
+    reason says which directions are unexplained.
+    """
+    from theory.flow import FlowState
+
+    d = c.neutral
+    out: dict = {"method": "krawczyk-orbit", "radius": certification_radius_string(dps), "dps": dps}
+    tangents, names = symmetry_tangents(model, tuple(theta_exact))
+    if not tangents:
+        return {**out, "certified": False, "reason": "no-continuous-symmetry",
+                "note": NO_SYMMETRY.format(d=d, family=model.family)}
+    chosen = _independent(tangents, model.P)
+    m = len(chosen)
+    if m != d:
+        return {**out, "certified": False, "reason": "neutral-directions-not-explained", "orbit_dimension": m,
+                "note": TOO_FEW_TANGENTS.format(names=", ".join(names), m=m, d=d, rest=d - m)}
+    with mpmath.workdps(dps):
+        U = _rational(c.low.eigenvectors[:, [k for k, z in enumerate(c.eigen_zero) if not z]])
+    radius = certification_radius(dps)
+    with ball_context(2 * dps) as ball:
+        m_data = target.moment_array(ball)
+        base = ball.array(theta_exact)
+        Ub = ball.array(U)
+
+        def f(z):
+            return Ub.T @ FlowState(model, base + Ub @ z, m_data, ball).gradient
+
+        def jac(z):
+            return Ub.T @ FlowState(model, base + Ub @ z, m_data, ball).hessian() @ Ub
+
+        zero = tuple(Fraction(0) for _ in range(U.shape[1]))
+        result = krawczyk(f, jac, zero, radius, approximate_inverse(jac(ball.array(zero))))
+        out.update({"certified": False, "enclosure_width": result.width, "orbit_dimension": d,
+                    "symmetries": names})
+        if not result.certified:
+            return {**out, "reason": "krawczyk-failed", "note": result.note}
+        box = base + Ub @ np.array([_ball(Fraction(0), radius) for _ in zero], dtype=object)
+        T_box = np.array([list(t) for t in symmetry_tangents(model, tuple(box))[0]], dtype=object).T[:, chosen]
+        complement = np.concatenate([Ub, T_box], axis=1)
+        det = _determinant(complement)
+        if not (det > 0 or det < 0):
+            return {**out, "reason": "slice-not-transversal",
+                    "note": "det [U T(θ)] is not proved nonzero on the box: the slice may touch the orbits"}
+        reduced = Ub.T @ FlowState(model, box, m_data, ball).hessian() @ Ub
+        with mpmath.workdps(dps):
+            mids = np.array([[float(v.mid()) for v in row] for row in reduced])
+        _, Q = np.linalg.eigh((mids + mids.T) / 2)
+        inert = inertia(reduced, Q)
+    out.update({"certified": True, "uniqueness": "unique fixed point of the box on the slice transversal to the "
+                f"orbits of {', '.join(names)} (orbit dimension {d})",
+                "negative": inert.negative, "positive": inert.positive, "undecided": inert.undecided,
+                "zero": d, "undecided_within": f"{inert.rho:.3e}", "q_nonsingular": inert.q_nonsingular})
+    return out
+
+
+def _determinant(M: np.ndarray):
+    import flint
+
+    return flint.arb_mat(M.tolist()).det()

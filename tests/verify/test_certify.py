@@ -170,3 +170,55 @@ def test_classify_certify_reports_what_is_proved(tmp_path):
     not_fixed = subprocess.run([sys.executable, "-m", "verify", "classify", str(p), "--certify", "--dps", "30"],
                                capture_output=True, text=True)
     assert json.loads(not_fixed.stdout)["certified"] is False
+
+
+# --- non-isolated fixed points: orbits of continuous symmetries (issue 13) -----------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_a_user_given_switched_off_product_point_is_certified_on_a_slice(n):
+    """product with u_12 = v_12 = 0 and the rest fitted, given as a bare point (no construction metadata): the
+    rescalings of the fitted pairs make it non-isolated; on the slice transversal to their orbits Krawczyk
+    proves a fixed point, and the inertia is the closed form's: one +r_12 and one -r_12 with the fitted block
+    negative definite, plus exactly as many zeros as the orbit dimension (2^n - 2 fitted subsets)."""
+    from verify.spurious import product_switched_off
+
+    model = model_from_spec({"family": "product", "n": n})
+    target = named("random-couplings", n, seed=1)
+    point = product_switched_off(model, target, [(1, 2)], DPS)
+    c = classify(model, target, point.theta, DPS)
+    cert = certify_point(model, target, point.theta, DPS, c)
+    assert cert["certified"] is True and cert["method"] == "krawczyk-orbit"
+    assert cert["orbit_dimension"] == cert["zero"] == 2**n - 2 == c.neutral
+    assert (cert["positive"], cert["negative"], cert["undecided"]) == (1, 2**n - 1, 0)
+
+
+def test_neutral_directions_no_symmetry_explains_are_not_certified():
+    """An independent target: switching off the pair leaves r_12 = 0, so the (u_12, v_12) block of H is zero:
+    two neutral directions that no rescaling generates (its generator vanishes at u = v = 0)."""
+    from verify.certify import TOO_FEW_TANGENTS
+    from verify.spurious import product_switched_off
+
+    model = model_from_spec({"family": "product", "n": 2})
+    target = from_couplings({"1": "0.3", "2": "-0.2"}, 2)
+    point = product_switched_off(model, target, [(1, 2)], DPS)
+    c = classify(model, target, point.theta, DPS)
+    assert c.neutral == 4
+    cert = certify_point(model, target, point.theta, DPS, c)
+    assert cert["certified"] is False and cert["reason"] == "neutral-directions-not-explained"
+    assert cert["orbit_dimension"] == 2 and cert["note"] == TOO_FEW_TANGENTS.format(
+        names="rescaling of a factor pair", m=2, d=4, rest=2)
+
+
+def test_a_family_without_continuous_symmetries_says_so():
+    """The paramagnetic rbm point (w = 0, b = 0, fields matched) has neutral directions and rbm declares no
+    continuous symmetry: not certified here, with the reason (S2 certifies it on its own support slice)."""
+    from verify.spurious import paramagnetic
+
+    model, target = RBM(3, 2), named("random-couplings", 3, seed=1)
+    point = paramagnetic(model, target, DPS)
+    c = classify(model, target, point.theta, DPS)
+    assert c.neutral and c.neutral > 0
+    cert = certify_point(model, target, point.theta, DPS, c)
+    assert cert["certified"] is False and cert["reason"] == "no-continuous-symmetry"
+    assert "declares no continuous symmetry" in cert["note"]

@@ -122,9 +122,10 @@ class Product(Model):
     def rescaling_tangents(self, theta) -> list[tuple]:
         """The generators :math:`(u_A, -v_A)` on the :math:`(u_A, v_A)` coordinates, one per subset."""
         L = len(self.subsets)
+        zero = theta[0] * 0  # in theta's number type (exact, mpf or ball)
         out = []
         for k in range(L):
-            t = [Fraction(0)] * self.P
+            t = [zero] * self.P
             t[self._nh + k] = theta[self._nh + k]
             t[self._nh + L + k] = -theta[self._nh + L + k]
             out.append(tuple(t))
