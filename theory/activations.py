@@ -47,7 +47,8 @@ class Activation:
 
     ``formula(x)`` is the sympy definition; ``numeric`` the hand-written ``(u, u', u'')`` on arrays of any
     number system (``f(x, arith)``); ``reflection = (s, l)`` states :math:`u(-x) = s\,u(x) + l\,x` where
-    such an identity holds (its :attr:`parity` is ``s`` when ``l = 0``); ``exponential`` marks a rational function of :math:`e^x` (sympy's exact simplification of
+    such an identity holds (its :attr:`parity` is ``s`` when ``l = 0``); ``homogeneity = p`` states
+    :math:`u(\lambda x) = \lambda^p u(x)` for :math:`\lambda > 0`; ``exponential`` marks a rational function of :math:`e^x` (sympy's exact simplification of
     its Walsh sums is slow, see :data:`closed_form_max_n`).
     """
 
@@ -59,6 +60,7 @@ class Activation:
     exponential: bool = False
     closed_form_max_n: int = 4  # largest N whose closed forms sympy derives in reasonable time
     normal_form: Callable[[sp.Expr], sp.Expr] | None = None  # an identity rewriting u's values for sympy
+    homogeneity: int | None = None  # p with u(lambda x) = lambda^p u(x) for every lambda > 0, where it holds
     doc: str = field(default="", compare=False)
 
     def symbolic(self, x: sp.Expr) -> sp.Expr:
@@ -197,12 +199,12 @@ register(Activation(
 register(Activation(
     "quadratic", r"x^{2}", lambda t: t**2,
     (lambda x, a: x * x, lambda x, a: 2 * x, lambda x, a: 0 * x + 2),
-    reflection=(1, 0),
+    reflection=(1, 0), homogeneity=2,
 ))
 register(Activation(
     "cubic", r"x^{3}", lambda t: t**3,
     (lambda x, a: x * x * x, lambda x, a: 3 * x * x, lambda x, a: 6 * x),
-    reflection=(-1, 0),
+    reflection=(-1, 0), homogeneity=3,
 ))
 register(Activation(
     "logcosh", r"\log 2\cosh x", lambda t: sp.log(2 * sp.cosh(t)),

@@ -108,3 +108,13 @@ def test_a_quadratic_network_inherits_the_closed_form_spectra(kind):
     verdict = get("S2").check(cases[0], 30)
     assert verdict.status == "holds", verdict.evidence
     assert verdict.evidence["predicted_eigenvalues_present"]["satisfied"] is True
+
+
+def test_homogeneous_activations_give_a_rescaling_symmetry():
+    """sigma(lambda x) = lambda^p sigma(x): c (lambda x)^p / lambda^p = c x^p, a continuous symmetry per unit."""
+    for activation, p in (("quadratic", 2), ("cubic", 3)):
+        model = model_from_spec({"family": "mlp", "n": 3, "hidden": 2, "activation": activation})
+        assert model.activation.homogeneity == p
+        assert [s.name for s in model.symmetries() if s.continuous] == ["rescaling of a hidden unit"]
+    tanh = model_from_spec({"family": "mlp", "n": 3, "hidden": 2, "activation": "tanh"})
+    assert not any(s.continuous for s in tanh.symmetries())

@@ -1,4 +1,4 @@
-r"""The small-weight law and the special points of the one-hidden-layer families (THEORY.md H1, S2).
+r"""The small-weight law, the special points and the symmetries of the one-hidden-layer families (THEORY.md H1, S2).
 
 A mixin of :class:`~theory.families.hidden_layer.HiddenLayer`: everything here follows from the
 activation's derivatives at the biases, :math:`\sigma^{(k)}(b_\mu)`, and its values at 0.
@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 
 from .. import activations
+from .base import Symmetry
 
 __all__ = ["HiddenLayerLaws", "LEADING_ORDER_LOOKAHEAD"]
 
@@ -155,3 +156,63 @@ class HiddenLayerLaws:
         curvature = _mp(self.activation.at_zero(2))
         zeros = [mpmath.mpf(0)] * (2 if self.output_weights else 1)
         return tuple(zeros + [curvature * e for e in pair_residual_eigenvalues])
+
+    # --- symmetries ---------------------------------------------------------------------------------------
+    def symmetries(self):
+        out = []
+        if self.M >= 2:
+            out.append(Symmetry("hidden-unit permutation",
+                                r"(b_\mu, w_{\cdot\mu}, c_\mu) \to (b_{\pi(\mu)}, w_{\cdot\pi(\mu)}, c_{\pi(\mu)})",
+                                self.permute_units, tuple(reversed(range(self.M)))))
+        reflection = self.activation.reflection
+        if reflection is not None and (self.output_weights or reflection[0] == 1):
+            out.append(Symmetry("sign flip of a hidden unit",
+                                r"(b_\mu, w_{\cdot\mu}, c_\mu) \to (-b_\mu, -w_{\cdot\mu}, s\,c_\mu),\ "
+                                r"a_i \to a_i - s\,l\,c_\mu w_{i\mu}", self.flip_unit, 0))
+        p = self.activation.homogeneity
+        if p is not None and self.output_weights:
+            out.append(Symmetry("rescaling of a hidden unit",
+                                r"(b_\mu, w_{\cdot\mu}, c_\mu) \to (\lambda b_\mu, \lambda w_{\cdot\mu}, \lambda^{-p} c_\mu)",
+                                self.rescale_unit, (0, Fraction(3, 2)), continuous=True, tangents=self.rescaling_tangents))
+        return tuple(out)
+
+    def rescale_unit(self, theta, element) -> tuple:
+        """``element = (m, λ)``: unit ``m``'s :math:`(b, w, c) \to (\lambda b, \lambda w, \lambda^{-p}c)` (homogeneous σ)."""
+        m, lam = element
+        t = list(theta)
+        for k in [self._ib(m)] + [self._iw(i, m) for i in range(self.n)]:
+            t[k] = t[k] * lam
+        t[self._ic(m)] = t[self._ic(m)] / lam ** self.activation.homogeneity
+        return tuple(t)
+
+    def rescaling_tangents(self, theta) -> list[tuple]:
+        """The generators :math:`(b_\mu, w_{\cdot\mu}, -p\,c_\mu)` on unit :math:`\mu`'s coordinates, one per unit."""
+        zero = theta[0] * 0
+        out = []
+        for m in range(self.M):
+            t = [zero] * self.P
+            for k in [self._ib(m)] + [self._iw(i, m) for i in range(self.n)]:
+                t[k] = theta[k]
+            t[self._ic(m)] = -self.activation.homogeneity * theta[self._ic(m)]
+            out.append(tuple(t))
+        return out
+
+    def permute_units(self, theta, perm) -> tuple:
+        """``theta`` with hidden unit ``perm[m]`` moved to position ``m``."""
+        a, b, w = self.split(np.array(theta, dtype=object))
+        c = self.output(np.array(theta, dtype=object))
+        out = list(a) + [b[p] for p in perm] + [w[i, p] for i in range(self.n) for p in perm]
+        return tuple(out + ([c[p] for p in perm] if c is not None else []))
+
+    def flip_unit(self, theta, m: int) -> tuple:
+        """The sign flip of unit ``m`` (see the module docstring)."""
+        s, l = self.activation.reflection
+        t = list(theta)
+        c = t[self._ic(m)] if self.output_weights else 1
+        for i in range(self.n):
+            t[self._ia(i)] = t[self._ia(i)] - s * l * c * t[self._iw(i, m)]
+            t[self._iw(i, m)] = -t[self._iw(i, m)]
+        t[self._ib(m)] = -t[self._ib(m)]
+        if self.output_weights:
+            t[self._ic(m)] = s * t[self._ic(m)]
+        return tuple(t)

@@ -5,12 +5,14 @@ activation of :mod:`theory.activations`; ``rbm`` is :math:`c_\mu = 1` and :math:
 units summed out: :math:`\varphi = \log 2\cosh` (spin hidden units) or :math:`\log(1+e^x)` (Bernoulli).
 Parameters in the order ``a (N), b (M), w (N x M, row-major w[i, mu]), c (M, mlp only)``.
 
-The small-weight law (H1) and the special points (S2) are in :mod:`theory.families.hidden_laws`.
+The small-weight law (H1), the special points (S2) and the symmetries are in :mod:`theory.families.hidden_laws`.
 
 **Symmetries.** Permuting hidden units; and where :math:`\sigma(-x) = s\,\sigma(x) + l\,x`
 (:attr:`Activation.reflection`), flipping unit :math:`\mu`:
 :math:`(b_\mu, w_{\cdot\mu}, c_\mu) \to (-b_\mu, -w_{\cdot\mu}, s\,c_\mu)` with the fields
-:math:`a_i \to a_i - s\,l\,c_\mu w_{i\mu}` (for ``rbm``, where :math:`c_\mu = 1` is fixed, only :math:`s = 1`).
+:math:`a_i \to a_i - s\,l\,c_\mu w_{i\mu}` (for ``rbm``, where :math:`c_\mu = 1` is fixed, only :math:`s = 1`);
+and where :math:`\sigma(\lambda x) = \lambda^p\sigma(x)` (:attr:`Activation.homogeneity`), the continuous rescaling
+:math:`(b_\mu, w_{\cdot\mu}, c_\mu) \to (\lambda b_\mu, \lambda w_{\cdot\mu}, \lambda^{-p}c_\mu)`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from .. import activations
 from ..conventions import check_n, show_value, spin_table
 from ..errors import SpecError
-from .base import Model, Param, Symmetry, check_params_object, int_at_least, matrix, spin_linear, times_spin, vector
+from .base import Model, Param, check_params_object, int_at_least, matrix, spin_linear, times_spin, vector
 from .hidden_laws import HiddenLayerLaws
 
 __all__ = ["HiddenLayer", "RBM", "MLP"]
@@ -174,39 +176,6 @@ class HiddenLayer(HiddenLayerLaws, Model):
     def direct_parameters(self):
         """The fields: :math:`J_i = a_i + g_i(b, w, c)`."""
         return {self._ia(i): (i + 1,) for i in range(self.n)}
-
-    def symmetries(self):
-        out = []
-        if self.M >= 2:
-            out.append(Symmetry("hidden-unit permutation",
-                                r"(b_\mu, w_{\cdot\mu}, c_\mu) \to (b_{\pi(\mu)}, w_{\cdot\pi(\mu)}, c_{\pi(\mu)})",
-                                self.permute_units, tuple(reversed(range(self.M)))))
-        reflection = self.activation.reflection
-        if reflection is not None and (self.output_weights or reflection[0] == 1):
-            out.append(Symmetry("sign flip of a hidden unit",
-                                r"(b_\mu, w_{\cdot\mu}, c_\mu) \to (-b_\mu, -w_{\cdot\mu}, s\,c_\mu),\ "
-                                r"a_i \to a_i - s\,l\,c_\mu w_{i\mu}", self.flip_unit, 0))
-        return tuple(out)
-
-    def permute_units(self, theta, perm) -> tuple:
-        """``theta`` with hidden unit ``perm[m]`` moved to position ``m``."""
-        a, b, w = self.split(np.array(theta, dtype=object))
-        c = self.output(np.array(theta, dtype=object))
-        out = list(a) + [b[p] for p in perm] + [w[i, p] for i in range(self.n) for p in perm]
-        return tuple(out + ([c[p] for p in perm] if c is not None else []))
-
-    def flip_unit(self, theta, m: int) -> tuple:
-        """The sign flip of unit ``m`` (see the module docstring)."""
-        s, l = self.activation.reflection
-        t = list(theta)
-        c = t[self._ic(m)] if self.output_weights else 1
-        for i in range(self.n):
-            t[self._ia(i)] = t[self._ia(i)] - s * l * c * t[self._iw(i, m)]
-            t[self._iw(i, m)] = -t[self._iw(i, m)]
-        t[self._ib(m)] = -t[self._ib(m)]
-        if self.output_weights:
-            t[self._ic(m)] = s * t[self._ic(m)]
-        return tuple(t)
 
     def small_weight_start(self, eps, seed, bias_scale=0.5):
         """Fields 0, biases :math:`\\sim` ``bias_scale``·N(0,1) (generic), weights :math:`\\sim\\varepsilon`·N(0,1),
