@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from .fixed_points import Classification
 
 __all__ = ["BALL", "ball_context", "krawczyk", "inertia", "exact_inertia", "exact_rank", "Inertia", "KrawczykResult", "certify_point",
-           "certify_support", "certify_orbit", "symmetry_tangents", "consistent_with", "NO_SYMMETRY", "TOO_FEW_TANGENTS"]
+           "certify_support", "certify_orbit", "symmetry_tangents", "consistent_with", "NO_SYMMETRY", "TOO_FEW_TANGENTS",
+           "RANK_DEFICIENT"]
 
 
 def _flint():
@@ -262,7 +263,11 @@ def certify_point(model, target, theta_exact, dps: int, classification: Classifi
             box = base + Ub @ Z
             out["uniqueness"] = "unique on the slice through the point spanned by the row space of G"
         elif c.neutral:
-            return certify_orbit(model, target, theta_exact, dps, c)
+            cert = certify_orbit(model, target, theta_exact, dps, c)
+            if not cert["certified"] and c.kind == "data-consistent" and c.rank_G is not None and c.rank_G < c.D:
+                cert["reason"] = "rank-deficient-data-consistent"
+                cert["note"] = RANK_DEFICIENT.format(rank=c.rank_G, D=c.D) + "; and " + cert["note"]
+            return cert
         else:
             return {**out, "certified": False, "method": None,
                     "note": "the point's spectrum is not decided (the classification has no neutral count)"}
@@ -386,6 +391,9 @@ def consistent_with(cert: dict, classification) -> bool | None:
 NO_SYMMETRY = ("the fixed points here are not isolated (dim ker H = {d}) and the {family} family declares no "
                "continuous symmetry to slice them by: Krawczyk needs a nonsingular Jacobian, and an isolated "
                "degenerate fixed point cannot be certified by interval methods")
+RANK_DEFICIENT = ("data-consistent with rank G = {rank} < D = {D}: the slice certificate for J(θ) = J^D needs D "
+                  "independent equations (rank G = D), and the D − rank G couplings G does not move are not proved "
+                  "to match on a slice")
 TOO_FEW_TANGENTS = ("the declared symmetries ({names}) explain {m} of the {d} neutral directions (exact rank of their "
                     "generators at the point); the other {rest} are not known to be directions of a manifold of "
                     "fixed points (e.g. a dead hidden unit's free bias, or a direction along which J moves at "

@@ -205,9 +205,10 @@ def test_neutral_directions_no_symmetry_explains_are_not_certified():
     c = classify(model, target, point.theta, DPS)
     assert c.neutral == 4
     cert = certify_point(model, target, point.theta, DPS, c)
-    assert cert["certified"] is False and cert["reason"] == "neutral-directions-not-explained"
-    assert cert["orbit_dimension"] == 2 and cert["note"] == TOO_FEW_TANGENTS.format(
-        names="rescaling of a factor pair", m=2, d=4, rest=2)
+    assert c.kind == "data-consistent" and c.rank_G == 2  # r_12 = 0 too: every residual vanishes
+    assert cert["certified"] is False and cert["reason"] == "rank-deficient-data-consistent"
+    assert cert["orbit_dimension"] == 2 and cert["note"].endswith(TOO_FEW_TANGENTS.format(
+        names="rescaling of a factor pair", m=2, d=4, rest=2))
 
 
 def test_a_family_without_continuous_symmetries_says_so():
@@ -222,3 +223,19 @@ def test_a_family_without_continuous_symmetries_says_so():
     cert = certify_point(model, target, point.theta, DPS, c)
     assert cert["certified"] is False and cert["reason"] == "no-continuous-symmetry"
     assert "declares no continuous symmetry" in cert["note"]
+
+
+def test_a_rank_deficient_data_consistent_point_says_why():
+    """The paramagnetic rbm point on an independent target is data-consistent (a product measure fits it) with
+    rank G = N < D: neither the slice for J = J^D (needs rank G = D) nor an orbit (rbm has no continuous
+    symmetry) isolates it; the certificate says both."""
+    from verify.certify import RANK_DEFICIENT
+    from verify.spurious import paramagnetic
+
+    model, target = RBM(3, 2), named("independent", 3, seed=1)
+    point = paramagnetic(model, target, DPS)
+    c = classify(model, target, point.theta, DPS)
+    assert c.kind == "data-consistent" and c.rank_G == 3 < c.D == 7
+    cert = certify_point(model, target, point.theta, DPS, c)
+    assert cert["certified"] is False and cert["reason"] == "rank-deficient-data-consistent"
+    assert cert["note"].startswith(RANK_DEFICIENT.format(rank=3, D=7)) and "no continuous symmetry" in cert["note"]
