@@ -1,4 +1,8 @@
-"""Benchmark: ``classify`` for rbm N = 4, M = 3 and N = 6, M = 4 at dps 30, 50, 100, against a naive baseline.
+"""Benchmark: ``classify`` for rbm N = 4, M = 3 and N = 6, M = 4 at dps 30, 50, 100, against two baselines.
+
+The FLINT engine (verify.linalg on Arb, exact integer products on fmpz_mat) against the mpmath path it
+replaced (eigsy / svd_r, numpy object products: the same code with ``verify.linalg``'s ``mpmath_*``
+reference routines swapped in), in the same run; and the command as a user runs it (process included).
 
 The naive baseline computes the quantities behind a classification (F, ∂F, ∂²F on every
 configuration, then p, ∇ℓ and H = E_D[∂²F] − E_θ[∂²F] − Cov_θ(∂F)) from sympy expressions with
@@ -25,6 +29,53 @@ from theory.flow import FlowState
 from verify.cases import random_params
 from verify.fixed_points import classify
 from verify.numeric import working_precision
+
+
+def mpmath_path():
+    """A context in which classify runs on the pre-FLINT routines (mpmath decompositions, numpy products)."""
+    import contextlib
+
+    import numpy as np
+
+    import theory.fixedpoint as fixedpoint
+    import verify.fixed_points as fp
+    from verify import linalg
+
+    def svd_values(A):
+        values, _ = linalg.mpmath_right_singular(A if A.shape[0] >= A.shape[1] else A.T)
+        return values[: min(A.shape)]
+
+    patches = [(fp, "symmetric_eigen", linalg.mpmath_symmetric_eigen), (fp, "right_singular", linalg.mpmath_right_singular),
+               (fp, "singular_values", svd_values), (fixedpoint, "_integer_matmul", lambda a, b: np.asarray(a) @ np.asarray(b))]
+
+    @contextlib.contextmanager
+    def patched():
+        saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patches]
+        try:
+            for mod, name, value in patches:
+                setattr(mod, name, value)
+            yield
+        finally:
+            for mod, name, value in saved:
+                setattr(mod, name, value)
+
+    return patched()
+
+
+def command_seconds(model, target, theta, dps: int) -> float:
+    """``ebm-verify classify CASE.json --dps D`` as a user runs it (a fresh process, imports included)."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    case = {"model": model.spec(), "params": model.params_to_json(theta), "target": target.spec}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(case, fh)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "verify", "classify", fh.name, "--dps", str(dps)], check=True,
+                   capture_output=True)
+    return time.perf_counter() - start
 
 
 def structured_seconds(model, target, theta, dps: int) -> float:
@@ -83,11 +134,19 @@ def main() -> None:
             start = time.perf_counter()
             classify(model, target, theta, dps)
             fast = time.perf_counter() - start
+            with mpmath_path():
+                start = time.perf_counter()
+                classify(model, target, theta, dps)
+                slow = time.perf_counter() - start
+            process = command_seconds(model, target, theta, dps)
+            print(f"rbm N={n} M={M} (P={model.P}) dps={dps:3d}: classify (measure and decide) FLINT {fast:6.2f} s, "
+                  f"mpmath path {slow:7.2f} s, ratio {slow / fast:5.1f}x; `ebm-verify classify` with F1 and the "
+                  f"other verdicts, process included: {process:6.2f} s")
             same = structured_seconds(model, target, theta, dps)
             naive, scaled = naive_seconds(model, target, theta, dps, max_configs=16 if n <= 4 else 4)
             note = " (estimated from 4 of 64 configurations)" if scaled else ""
             print(
-                f"rbm N={n} M={M} (P={model.P}) dps={dps:3d}: full classify {fast:7.2f} s | "
+                f"    full classify {fast:7.2f} s | "
                 f"∇ℓ and H: structured {same:6.3f} s, naive sympy subs/evalf {naive:8.1f} s{note}, "
                 f"ratio {naive / same:7.0f}x"
             )
