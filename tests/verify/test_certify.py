@@ -239,3 +239,19 @@ def test_a_rank_deficient_data_consistent_point_says_why():
     cert = certify_point(model, target, point.theta, DPS, c)
     assert cert["certified"] is False and cert["reason"] == "rank-deficient-data-consistent"
     assert cert["note"].startswith(RANK_DEFICIENT.format(rank=3, D=7)) and "no continuous symmetry" in cert["note"]
+
+
+def test_neutral_directions_the_symmetries_do_not_explain_are_named():
+    """A spurious fixed point of the quadratic network (F2's enumerated case): its 7 neutral directions include
+    the 2 per-unit rescalings sigma(lambda x) = lambda^2 sigma(x) declares, and 5 more (J depends on W only
+    through the off-diagonal part of W diag(c) W^T, and bias shifts are absorbed by the fields) that no declared
+    symmetry generates: not certified, and the reason counts them."""
+    from verify.certify import TOO_FEW_TANGENTS
+    from verify.registry import find_case, get
+
+    case, _ = find_case("fp/mlp-n3-m2-quadratic/random-couplings-s1", ["F2"])
+    v = get("F2").check(case, DPS, certify=True)
+    assert v.status == "holds" and v.evidence["kind"] == "spurious"
+    cert = v.certificate
+    assert cert["certified"] is False and cert["reason"] == "neutral-directions-not-explained"
+    assert cert["note"] == TOO_FEW_TANGENTS.format(names="rescaling of a hidden unit", m=2, d=7, rest=5)
