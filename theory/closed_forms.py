@@ -37,7 +37,7 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from .conventions import latex_subset, spin_table, subsets
+from .conventions import canonical_masks, latex_subset, spin_table, subset_mask, subsets
 from .errors import SpecError
 from .effective import covariance
 from .walsh import from_canonical, to_canonical, walsh_hadamard
@@ -88,6 +88,25 @@ def _clean(expr: sp.Expr, polynomial: bool) -> sp.Expr:
 
 
 @dataclass(frozen=True)
+class HiddenUnit:
+    r"""One hidden unit's share of the closed forms, :math:`c_\mu\,\sigma(x_\mu)` with :math:`x_\mu = b_\mu + \sum_i w_{i\mu}s_i`.
+
+    ``tables[n][mask]`` is the Walsh coefficient :math:`T^{(n)}_{\mu,B} = 2^{-N}\sum_s\chi_B(s)\,\sigma^{(n)}(x_\mu(s))`
+    (``n = 0, 1, 2``; ``mask`` the bit mask of ``B``, :math:`\emptyset` included), in the family's normal form; for a
+    :math:`\sigma` whose normal form has logarithms (:math:`\log 2\cosh`), :math:`T^{(0)}` is one logarithm of a ratio
+    of products. Every coupling, entry of :math:`G` and of :math:`\nabla^2 J_A` is one of these times :math:`c_\mu` or 1.
+    """
+
+    output: sp.Expr  # c_mu, or the number 1
+    bias: sp.Expr
+    weights: tuple
+    tables: tuple  # (T0, T1, T2), each a tuple indexed by subset mask
+
+    def table(self, order: int, mask: int) -> sp.Expr:
+        return self.tables[order][mask]
+
+
+@dataclass(frozen=True)
 class ClosedForms:
     r"""Closed forms of one model (all sympy; canonical subset order; ∅ dropped except :attr:`empty`).
 
@@ -108,6 +127,8 @@ class ClosedForms:
     jacobian: sp.Matrix
     coupling_hessians: tuple
     polynomial: bool
+    units: tuple = ()  # HiddenUnit per hidden unit when derived from the family's structure (else empty)
+    fields: tuple = ()  # (parameter index, subset) of the parameters entering one coupling additively
 
     @property
     def subsets(self) -> tuple:
@@ -178,7 +199,7 @@ class ClosedForms:
         """The closed forms with some parameters replaced (symbols to numbers or expressions)."""
 
         def sub(e):
-            return _clean(e.xreplace(point), self.polynomial)
+            return _clean(sp.sympify(sp.sympify(e).xreplace(point)), self.polynomial)
 
         return ClosedForms(
             spec=self.spec,
@@ -193,7 +214,20 @@ class ClosedForms:
             jacobian=self.jacobian.applyfunc(sub),
             coupling_hessians=tuple(h.applyfunc(sub) for h in self.coupling_hessians),
             polynomial=self.polynomial,
+            units=tuple(HiddenUnit(sub(u.output), sub(u.bias), tuple(sub(w) for w in u.weights),
+                                   tuple(tuple(sub(t) for t in table) for table in u.tables)) for u in self.units),
+            fields=self.fields,
         )
+
+    @property
+    def hessian_is_small(self) -> bool:
+        r"""Whether :attr:`hessian` is worth writing out entry by entry (its :math:`G^\top CG` has :math:`D^2` terms
+        per entry): :math:`D^2P^2` at most :data:`HESSIAN_MAX_TERMS`."""
+        return self.D**2 * self.P**2 <= HESSIAN_MAX_TERMS
+
+
+#: :attr:`ClosedForms.hessian` is computed ahead (and cached) only up to this many terms (``rbm`` N = 4, M = 3: 8e4)
+HESSIAN_MAX_TERMS = 10**6
 
 
 def check_derivable(model) -> None:
@@ -205,8 +239,17 @@ def check_derivable(model) -> None:
 
 
 def derive(model) -> ClosedForms:
-    r"""Derive :math:`F_x`, :math:`J`, :math:`G` and :math:`\nabla^2 J_A` of ``model`` in closed form."""
+    r"""Derive :math:`F_x`, :math:`J`, :math:`G` and :math:`\nabla^2 J_A` of ``model`` in closed form: from the family's
+    structure where it declares one (:func:`derive_structured`), else by the Walsh butterfly on the :math:`2^N`
+    configuration values (:func:`derive_expanded`)."""
     check_derivable(model)
+    structured = derive_structured(model)
+    return structured if structured is not None else derive_expanded(model)
+
+
+def derive_expanded(model) -> ClosedForms:
+    r"""The closed forms by expansion: :math:`J_A` as the Walsh transform of the :math:`2^N` values, :math:`G` and
+    :math:`\nabla^2J_A` by differentiating the couplings (cost :math:`2^N` terms per coupling and derivative)."""
     theta = tuple(model.symbols)
     polynomial = model.polynomial
     values = configuration_values(model)
@@ -233,3 +276,142 @@ def derive(model) -> ClosedForms:
         polynomial=polynomial,
     )
 
+
+
+# --- closed forms from the structure F = sum_k theta_k chi_{A_k} + sum_mu c_mu sigma(b_mu + w_mu . s) ---------------
+
+
+def hidden_layer_structure(model):
+    r"""``(fields, units)`` when the family declares :math:`F = \sum_k\theta_k\chi_{A_k} + \sum_\mu c_\mu\sigma(b_\mu + w_\mu\cdot s)`
+    (its :meth:`units` and :attr:`activation`, the fields from :meth:`direct_parameters`), every parameter is one of
+    these and the energy is exactly that expression; else ``None``. ``fields`` is ``((k, A), ...)``, ``units`` is
+    ``[(c, b, (w_1, ..., w_N)), ...]`` in the model's symbols (``c`` is 1 without output weights)."""
+    units_of, activation = getattr(model, "units", None), getattr(model, "activation", None)
+    if units_of is None or activation is None:
+        return None
+    theta = tuple(model.symbols)
+    units = [(sp.sympify(c), b, tuple(w)) for c, b, w in units_of(theta)]
+    fields = tuple(sorted(model.direct_parameters().items()))
+    covered = [k for k, _ in fields] + [theta.index(x) for c, b, w in units for x in (c, b, *w) if x in theta]
+    if sorted(covered) != list(range(len(theta))):
+        return None
+    spins = model.spins
+    F = sp.Add(*[theta[k] * sp.Mul(*[spins[i - 1] for i in A]) for k, A in fields])
+    F += sp.Add(*[c * activation.symbolic(b + sp.Add(*[wi * si for wi, si in zip(w, spins)])) for c, b, w in units])
+    if sp.expand(F - model.energy_expr()) != 0:
+        return None
+    return fields, units
+
+
+def unit_functions(model) -> tuple:
+    r""":math:`(\sigma, \sigma', \sigma'')` in the variable :data:`theory.activations.X`, in the family's normal form
+    (:meth:`~theory.families.base.Model.normal_form`: :math:`\log 2\cosh x = \log 2 + \log\cosh x`), derivatives with
+    :math:`\tanh`."""
+    from .activations import X
+
+    g0 = model.normal_form(model.activation.symbolic(X))
+    out = [g0]
+    for _ in range(2):
+        out.append(_clean(tanh_form(sp.diff(out[-1], X)), model.polynomial))
+    return tuple(out)
+
+
+def _collect_logs(values, chi, n: int) -> sp.Expr:
+    r""":math:`2^{-N}\sum_x\chi(x)v_x` with the logarithms collected: :math:`\sum_x\chi(x)\log h_x = \log\prod_x h_x^{\chi(x)}`,
+    written as one logarithm of a ratio of products (the other terms are summed)."""
+    powers: dict = {}
+    rest = []
+    for sign, value in zip(chi, values):
+        for term in sp.Add.make_args(value):
+            coeff, factor = term.as_coeff_Mul()
+            if isinstance(factor, sp.log):
+                powers[factor.args[0]] = powers.get(factor.args[0], 0) + coeff * int(sign)
+            else:
+                rest.append(int(sign) * term)
+    up = [base**e for base, e in powers.items() if e > 0]
+    down = [base**-e for base, e in powers.items() if e < 0]
+    # evaluate=False: a log of a product of cosh has nothing to simplify, and sympy's attempt is the cost
+    log = sp.log(sp.Mul(*up) / sp.Mul(*down), evaluate=False) if up or down else sp.Integer(0)
+    return sp.Add(*[sp.Rational(1, 2**n) * t for t in rest], log / 2**n)
+
+
+def _unit_tables(n: int, functions, unit, polynomial: bool) -> tuple:
+    r"""The Walsh coefficients ``[order][mask]`` of :math:`\\sigma^{(order)}(x_\\mu(s))` (see :class:`HiddenUnit`)."""
+    from .activations import X
+    from .walsh import character_table
+
+    _, b, w = unit
+    S = spin_table(n)
+    arguments = [b + sp.Add(*[int(S[x, i]) * w[i] for i in range(n)]) for x in range(2**n)]
+    chars = character_table(n)
+    tables = []
+    for order, g in enumerate(functions):
+        values = [g.xreplace({X: u}) for u in arguments]
+        if order == 0:
+            table = [_collect_logs(values, chars[:, mask], n) for mask in range(2**n)]
+        else:
+            table = [_clean(sp.Add(*[sp.Rational(int(chi), 2**n) * v for chi, v in zip(chars[:, mask], values)]),
+                            polynomial) for mask in range(2**n)]
+        tables.append(tuple(_clean(t, polynomial) if polynomial else t for t in table))
+    return tuple(tables)
+
+
+def derive_structured(model) -> ClosedForms | None:
+    r"""Closed forms from the family's structure (``None`` when it declares none, :func:`hidden_layer_structure`).
+
+    One hidden unit contributes the Walsh coefficients :math:`T^{(n)}_{\mu,B}` of :math:`\sigma^{(n)}(x_\mu)`
+    (:class:`HiddenUnit`; :math:`3\cdot 2^N` expressions per unit: the cost is linear in :math:`M`), and
+
+    .. math:: J_A = \theta_{k(A)} + \sum_\mu c_\mu T^{(0)}_{\mu,A},\quad
+              \partial_{b_\mu}J_A = c_\mu T^{(1)}_{\mu,A},\quad \partial_{w_{i\mu}}J_A = c_\mu T^{(1)}_{\mu,A\triangle\{i\}},\quad
+              \partial_{c_\mu}J_A = T^{(0)}_{\mu,A},
+
+    (:math:`s_i\chi_A = \chi_{A\triangle\{i\}}`), and :math:`\nabla^2J_A` in blocks per unit: :math:`c_\mu T^{(2)}_{\mu,A\triangle S}`
+    for the pairs :math:`(b_\mu, b_\mu)` (:math:`S=\emptyset`), :math:`(b_\mu, w_{i\mu})` (:math:`\{i\}`), :math:`(w_{i\mu}, w_{j\mu})`
+    (:math:`\{i\}\triangle\{j\}`), and :math:`T^{(1)}_{\mu,A\triangle S}` for :math:`(c_\mu, b_\mu)`, :math:`(c_\mu, w_{i\mu})`; zero across
+    units and for the fields."""
+    found = hidden_layer_structure(model)
+    if found is None:
+        return None
+    fields, raw_units = found
+    n, theta, polynomial = model.n, tuple(model.symbols), model.polynomial
+    functions = unit_functions(model)
+    units = tuple(HiddenUnit(c, b, w, _unit_tables(n, functions, (c, b, w), polynomial)) for c, b, w in raw_units)
+    index = {t: k for k, t in enumerate(theta)}
+    masks = [int(m) for m in canonical_masks(n)]
+    field_of = {subset_mask(A): k for k, A in fields}
+    P = len(theta)
+
+    def times(c, e):
+        return e if c == 1 else _clean(c * e, polynomial) if polynomial else c * e
+
+    J, G, hessians = [], sp.zeros(len(masks), P), []
+    for a, mask in enumerate(masks):
+        J.append(sp.Add(*([theta[field_of[mask]]] if mask in field_of else []),
+                        *[times(u.output, u.table(0, mask)) for u in units]))
+        if mask in field_of:
+            G[a, field_of[mask]] = 1
+        H = sp.zeros(P, P)
+        for u in units:
+            kb, ks = index[u.bias], [index[x] for x in u.weights]
+            G[a, kb] = times(u.output, u.table(1, mask))
+            H[kb, kb] = times(u.output, u.table(2, mask))
+            for i, ki in enumerate(ks):
+                G[a, ki] = times(u.output, u.table(1, mask ^ (1 << i)))
+                H[kb, ki] = H[ki, kb] = times(u.output, u.table(2, mask ^ (1 << i)))
+                for j in range(i, len(ks)):
+                    H[ki, ks[j]] = H[ks[j], ki] = times(u.output, u.table(2, mask ^ (1 << i) ^ (1 << j)))
+            if u.output in index:
+                kc = index[u.output]
+                G[a, kc] = u.table(0, mask)
+                H[kc, kb] = H[kb, kc] = u.table(1, mask)
+                for i, ki in enumerate(ks):
+                    H[kc, ki] = H[ki, kc] = u.table(1, mask ^ (1 << i))
+        hessians.append(sp.ImmutableMatrix(H))
+    empty = sp.Add(*[times(u.output, u.table(0, 0)) for u in units])
+    return ClosedForms(
+        spec=model.spec(), n=n, theta=theta, labels=tuple(p.label for p in model.params), spins=tuple(model.spins),
+        energy=model.energy_expr(), values=tuple(configuration_values(model)), empty=empty,
+        couplings=sp.ImmutableMatrix(J), jacobian=sp.ImmutableMatrix(G), coupling_hessians=tuple(hessians),
+        polynomial=polynomial, units=units, fields=fields,
+    )

@@ -131,6 +131,28 @@ def to_latex(expr) -> str:
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
 
 
+def _group(tex: str, start: int) -> int:
+    """The index just past the brace group opening at ``tex[start]``."""
+    depth = 0
+    for k in range(start, len(tex)):
+        depth += {"{": 1, "}": -1}.get(tex[k], 0)
+        if depth == 0:
+            return k + 1
+    return len(tex)
+
+
+def _collapse_fractions(tex: str) -> str:
+    r"""``\frac{a}{b}`` replaced by the wider of ``a`` and ``b`` (they are stacked), innermost first."""
+    start = tex.find(r"\frac{")
+    if start < 0:
+        return tex
+    num_end = _group(tex, start + 5)
+    den_end = _group(tex, num_end) if num_end < len(tex) and tex[num_end] == "{" else num_end
+    num, den = _collapse_fractions(tex[start + 6:num_end - 1]), _collapse_fractions(tex[num_end + 1:den_end - 1])
+    wider = num if visible_width(num) >= visible_width(den) else den
+    return tex[:start] + "{" + wider + "}" + _collapse_fractions(tex[den_end:])
+
+
 def visible_width(tex: str) -> int:
     r"""A conservative estimate of the printed width of ``tex`` in characters.
 
@@ -138,6 +160,7 @@ def visible_width(tex: str) -> int:
     count as their name (``\cosh`` as 4), everything else as one character each (subscripts are
     counted at full size, which over-estimates).
     """
+    tex = _collapse_fractions(tex)
     tex = re.sub(r"\\(left|right|bigl|bigr|Bigl|Bigr|quad|qquad|,|;|!)", "", tex)
     tex = _COMMAND.sub(lambda m: "x" * len(m.group(1)), tex)
     return len(re.sub(r"[{}&_^]", "", tex))
@@ -169,6 +192,11 @@ def _fragments(terms, width: int) -> list[str]:
     for k, term in enumerate(terms):
         sign, term = _signed(term, k == 0)
         text = to_latex(term)
+        logs = _log_pieces(term) if _ratio_width(term, text) > width else _log_fraction(term)
+        if logs:
+            logs[0] = sign + logs[0]
+            out += logs
+            continue
         inner = [f for f in sp.Mul.make_args(term) if f.is_Add] if term.is_Mul else []
         if visible_width(text) <= width or not inner:
             out.append(sign + text)
@@ -182,6 +210,50 @@ def _fragments(terms, width: int) -> list[str]:
         pieces[-1] = pieces[-1] + r"\bigr)"
         out += pieces
     return out
+
+
+def _ratio_width(term, text: str) -> int:
+    r"""The printed width of a term; for :math:`c\log(u/v)`, typeset as a fraction, the wider of :math:`u` and :math:`v`."""
+    coeff, rest = term.as_coeff_Mul()
+    if isinstance(rest, sp.log) and rest.args[0].is_Mul:
+        num, den = sp.fraction(rest.args[0])
+        if den != 1:
+            return 12 + max(visible_width(to_latex(num)), visible_width(to_latex(den)))
+    return visible_width(text)
+
+
+def _log_fraction(term) -> list[str] | None:
+    r"""``[c\log\frac{u}{v}]`` for a term :math:`c\log(u/v)` (the coefficient in front, the fraction at display size);
+    ``None`` for any other term."""
+    coeff, rest = term.as_coeff_Mul()
+    if not isinstance(rest, sp.log) or not rest.args[0].is_Mul:
+        return None
+    num, den = sp.fraction(rest.args[0])
+    if den == 1:
+        return None
+    head = "" if coeff == 1 else to_latex(coeff)
+    return [head + r"\log\frac{" + to_latex(num) + "}{" + to_latex(den) + "}"]
+
+
+def _log_pieces(term) -> list[str] | None:
+    r"""A wide :math:`c\log(\prod_j u_j/\prod_k v_k)` as pieces between which a line may break:
+    ``c\bigl[\log\bigl(u_1`` ... ``u_m\bigr) - \log\bigl(v_1`` ... ``v_n\bigr)\bigr]`` (``None``: not such a term)."""
+    coeff, rest = term.as_coeff_Mul()
+    if not isinstance(rest, sp.log) or not rest.args[0].is_Mul:
+        return None
+    num, den = sp.fraction(rest.args[0])
+    pieces = []
+    for k, part in enumerate((num, den)):
+        factors = [to_latex(f) for f in sp.Mul.make_args(part) if f != 1]
+        if not factors:
+            continue
+        factors[0] = (r"- " if k else "") + r"\log\bigl(" + factors[0]
+        factors[-1] += r"\bigr)"
+        pieces += factors
+    if coeff != 1:
+        pieces[0] = to_latex(coeff) + r"\bigl[" + pieces[0]
+        pieces[-1] += r"\bigr]"
+    return pieces
 
 
 def equation_lines(lhs: str, expr, width: int = 70) -> list[str]:

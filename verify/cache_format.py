@@ -25,14 +25,14 @@ from pathlib import Path
 import sympy as sp
 from sympy.core.assumptions import _assume_defined
 
-from theory.closed_forms import ClosedForms
+from theory.closed_forms import ClosedForms, HiddenUnit
 from theory.expression import FUNCTIONS
 
 __all__ = ["CONSTANTS", "FORMAT", "MATRICES", "MAX_DEPTH", "OPERATIONS", "decode", "encode", "signed", "signing_key",
            "authentic"]
 
 #: the version of the file format (part of every key, and checked in every entry)
-FORMAT = "ebm-verify-cache/2"
+FORMAT = "ebm-verify-cache/3"
 #: the deepest expression accepted from an entry (derivations are far shallower)
 MAX_DEPTH = 200
 
@@ -64,7 +64,7 @@ _OPERATION_NAMES = {cls: name for name, (cls, _) in OPERATIONS.items()}
 _CONSTANT_NAMES = {id(value): name for name, value in CONSTANTS.items()}
 _INTEGER = re.compile(r"-?[0-9]{1,4000}")
 _CLOSED_FORM_FIELDS = ("spec", "n", "theta", "labels", "spins", "energy", "values", "empty", "couplings",
-                       "jacobian", "coupling_hessians", "polynomial", "hessian")
+                       "jacobian", "coupling_hessians", "polynomial", "hessian", "units", "fields")
 
 
 class _Invalid(Exception):
@@ -145,7 +145,7 @@ class _Encoder:
 
 
 def encode(value) -> str:
-    """The JSON text of a ``str`` or of a :class:`ClosedForms` (with :math:`H`); raises ``ValueError`` for
+    """The JSON text of a ``str`` or of a :class:`ClosedForms` (with :math:`H` when it was computed); raises ``ValueError`` for
     anything else, or for an expression with a node outside the whitelist."""
     if type(value) is str:
         return json.dumps({"format": FORMAT, "type": "str", "value": value}, ensure_ascii=False)
@@ -167,7 +167,10 @@ def encode(value) -> str:
             "jacobian": enc.matrix(cf.jacobian),
             "coupling_hessians": [enc.matrix(h) for h in cf.coupling_hessians],
             "polynomial": cf.polynomial,
-            "hessian": enc.matrix(cf.hessian),
+            "hessian": enc.matrix(cf.__dict__["hessian"]) if "hessian" in cf.__dict__ else None,
+            "units": [[enc.expr(u.output), enc.expr(u.bias), [enc.expr(w) for w in u.weights],
+                       [[enc.expr(t) for t in table] for table in u.tables]] for u in cf.units],
+            "fields": [[k, list(A)] for k, A in cf.fields],
         }
     except _Unsupported as err:
         raise ValueError(f"cannot cache an expression containing {err}") from None
@@ -277,15 +280,37 @@ def _closed_forms(obj: dict) -> ClosedForms:
         jacobian=_matrix(nodes, v["jacobian"]),
         coupling_hessians=tuple(_matrix(nodes, h) for h in hessians),
         polynomial=v["polynomial"],
+        units=_units(nodes, v["units"]),
+        fields=_fields(v["fields"]),
     )
     D, P = cf.D, cf.P
     _require(len(cf.values) == 2**cf.n and cf.couplings.shape == (D, 1) and cf.jacobian.shape == (D, P)
              and len(cf.coupling_hessians) == D and all(h.shape == (P, P) for h in cf.coupling_hessians),
              "inconsistent shapes")
-    hessian = _matrix(nodes, v["hessian"])
-    _require(hessian.shape == (P, P), "inconsistent shapes")
-    cf.__dict__["hessian"] = hessian  # the cached_property, as computed before storing
+    _require(all(len(u.weights) == cf.n and all(len(t) == 2**cf.n for t in u.tables) for u in cf.units),
+             "inconsistent unit tables")
+    if v["hessian"] is not None:
+        hessian = _matrix(nodes, v["hessian"])
+        _require(hessian.shape == (P, P), "inconsistent shapes")
+        cf.__dict__["hessian"] = hessian  # the cached_property, as computed before storing
     return cf
+
+
+def _units(nodes: list, obj) -> tuple:
+    _require(type(obj) is list, "malformed units")
+    out = []
+    for unit in obj:
+        _require(type(unit) is list and len(unit) == 4 and type(unit[3]) is list and len(unit[3]) == 3,
+                 "malformed unit")
+        out.append(HiddenUnit(_node(nodes, unit[0]), _node(nodes, unit[1]), _nodes(nodes, unit[2]),
+                              tuple(_nodes(nodes, table) for table in unit[3])))
+    return tuple(out)
+
+
+def _fields(obj) -> tuple:
+    _require(type(obj) is list and all(type(f) is list and len(f) == 2 and _is_int(f[0]) and type(f[1]) is list
+                                       and all(_is_int(i) for i in f[1]) for f in obj), "malformed fields")
+    return tuple((f[0], tuple(f[1])) for f in obj)
 
 
 def decode(text, kind: type):

@@ -301,11 +301,12 @@ def cached(model, what: str, compute, kind: type, cache: bool = True):
 
 
 def closed_forms(model, cache: bool = True) -> ClosedForms:
-    """The closed forms of ``model`` (with :math:`H`), from the disk cache when present."""
+    """The closed forms of ``model`` (with :math:`H` when it is small, :attr:`ClosedForms.hessian_is_small`; else built on demand), from the disk cache when present."""
 
     def compute():
         cf = derive(model)
-        cf.hessian  # noqa: B018  (computed once, stored with the entry)
+        if cf.hessian_is_small:
+            cf.hessian  # noqa: B018  (computed once, stored with the entry; a large H is built only on demand)
         return cf
 
     return cached(model, "closed-forms", compute, ClosedForms, cache)

@@ -158,8 +158,8 @@ def leading_orders_section(model, cf: ClosedForms) -> list[str]:
     rows = []
     for k in range(2, cf.n + 1):
         A = next(B for B in cf.subsets if order_of(B) == k)
-        J = cf.coupling(A).xreplace(scale)
-        lead = sp.factor_terms(sp.expand(tanh_form(sp.diff(J, eps, k).xreplace({eps: 0}) / sp.factorial(k))))
+        J = sp.expand_log(cf.coupling(A), force=True).xreplace(scale)  # a log of a ratio of cosh: its sum of logs
+        lead = sp.factor_terms(sp.expand(tanh_form(_taylor_coefficient(J, eps, k))))
         lines = equation_lines(f"J_{{{latex_subset(A)}}}", lead * eps**k)
         lines[-1] += rf" + O(\varepsilon^{{{k + 2}}})"
         rows.append(lines)
@@ -168,3 +168,27 @@ def leading_orders_section(model, cf: ClosedForms) -> list[str]:
     return [r"\paragraph{Specialised (leading orders).} With $w = \varepsilon\tilde w$ (written $w$), the first "
             r"coupling of each order, from the closed form ($\tfrac{1}{k!}\partial_\varepsilon^k J_A$ at $0$; the "
             r"remainder is $O(\varepsilon^{k+2})$ by H1L):", align_rows(rows)]
+
+
+_X = sp.Dummy("x")
+
+
+def _taylor_coefficient(expr, eps, k: int):
+    r""":math:`\tfrac{1}{k!}\partial_\varepsilon^k` of ``expr`` at :math:`\varepsilon = 0`, term by term: a term :math:`g(a(\varepsilon))`
+    whose only dependence on :math:`\varepsilon` is one argument linear in it contributes :math:`a'^k g^{(k)}(a(0))/k!`
+    (one derivative of :math:`g` per term shape instead of :math:`k` nested chain rules); any other term is
+    differentiated as it is."""
+    out = []
+    derivatives: dict = {}
+    for term in sp.Add.make_args(sp.expand(expr)):
+        inner = {f.args[0] for f in term.atoms(sp.Function) if f.args and f.args[0].has(eps)
+                 and not any(g.has(eps) for g in f.args[0].atoms(sp.Function))}
+        arg = next(iter(inner)) if len(inner) == 1 else None
+        shape = term.xreplace({arg: _X}) if arg is not None else None
+        if arg is None or shape.has(eps) or sp.diff(arg, eps, 2) != 0:
+            out.append(sp.diff(term, eps, k).xreplace({eps: 0}) / sp.factorial(k))
+            continue
+        if shape not in derivatives:
+            derivatives[shape] = sp.diff(shape, _X, k)
+        out.append(sp.diff(arg, eps) ** k * derivatives[shape].xreplace({_X: arg.xreplace({eps: 0})}) / sp.factorial(k))
+    return sp.Add(*out)

@@ -40,11 +40,13 @@ def lines_of(spec, A):
 
 
 def test_golden_rbm_pair_coupling():
-    L = r"\log{\left(\cosh{\left(%s \right)} \right)}"
+    """Issue 12: the products of cosh collected into one logarithm of a ratio,
+    J_12 = 1/4 log[cosh(b+w11+w21) cosh(b-w11-w21) / (cosh(b+w11-w21) cosh(b-w11+w21))] (cosh is even: sympy writes
+    cosh(b - w11 - w21) as cosh(-b + w11 + w21))."""
+    C = r"\cosh{\left(%s \right)}"
     assert lines_of(RBM_2_1, (1, 2)) == [
-        r"J_{12} &= \frac{1}{4}\bigl(-" + L % "b_{1} + w_{1,1} - w_{2,1}",
-        r"&\quad - " + L % "b_{1} - w_{1,1} + w_{2,1}" + " + " + L % "b_{1} + w_{1,1} + w_{2,1}",
-        r"&\quad + " + L % "- b_{1} + w_{1,1} + w_{2,1}" + r"\bigr)",
+        r"J_{12} &= \frac{1}{4}\log\frac{" + C % "- b_{1} + w_{1,1} + w_{2,1}" + " " + C % "b_{1} + w_{1,1} + w_{2,1}"
+        + "}{" + C % "b_{1} - w_{1,1} + w_{2,1}" + " " + C % "b_{1} + w_{1,1} - w_{2,1}" + "}",
     ]
 
 
