@@ -7,8 +7,10 @@ lists
   applicable) is a *regression*; the reverse is an improvement;
 * **drift**: evidence that changed, compared by what it means (below);
 * **empirical changes**: an H2 case whose ``ordered`` flag changed;
-* **closed forms** whose digest changed (the printed :math:`J` and :math:`G` of a model both reports
-  derived, under the same sympy version; another sympy version is noted, not compared).
+* **closed forms** whose digest changed: the digest hashes the printed LaTeX of :math:`J` and :math:`G`
+  (:func:`verify.closed_form_evaluators.printed_closed_forms`), so a change of printed form (notation, line breaking,
+  a collected logarithm) is a regression like a changed formula; compared for the models both reports derived,
+  under the same sympy version (another sympy version is noted, not compared).
 
 Every item of the first, second and fourth kinds is a regression: ``run --baseline`` and ``diff``
 exit 1 on any.
@@ -324,7 +326,7 @@ def format_diff(changes: dict) -> str:
     for e in changes["empirical_changes"]:
         lines.append(f"EMPIRICAL {e['proposition']} on {e['case']}: {e['metric']} ordered {e['old']} -> {e['new']}")
     for c in changes["closed_form_changes"]:
-        lines.append(f"CLOSED FORM {c['closed_form']} changed")
+        lines.append(f"CLOSED FORM {c['closed_form']} changed (its printed J or G)")
     lines += [f"note: {n}" for n in changes.get("notes", [])]
     for i in changes["improvements"]:
         lines.append(f"improved {i['proposition']} on {i['case']}: {i['old']} -> {i['new']}")

@@ -29,7 +29,8 @@ from theory.closed_forms import ClosedForms
 
 from .derivation_cache import cached, closed_forms
 
-__all__ = ["ClosedFormEvaluators", "CLOSED_FORM_MAX_N", "has_closed_forms", "evaluators_for", "closed_form_digest"]
+__all__ = ["ClosedFormEvaluators", "CLOSED_FORM_MAX_N", "has_closed_forms", "evaluators_for", "closed_form_digest",
+           "printed_closed_forms"]
 
 #: ``run`` derives closed forms (and cross-checks them in E1) for models with at most this many spins
 CLOSED_FORM_MAX_N = 3
@@ -107,13 +108,30 @@ def evaluators_for(model) -> ClosedFormEvaluators:
     return ClosedFormEvaluators(closed_forms(model), "mpmath")
 
 
+def printed_closed_forms(model) -> str:
+    r"""The printed form of the model's :math:`J` and :math:`G`: the LaTeX lines a derivation document shows for every
+    coupling and every entry of :math:`G` (in the notation of :data:`theory.latex.NOTATION`), after the spec."""
+    from theory.conventions import latex_subset
+    from theory.latex import equation_lines, notation
+
+    cf = closed_forms(model)
+    lines = [json.dumps(model.spec(), sort_keys=True)]
+    with notation(model.params):
+        for A, j in zip(cf.subsets, cf.couplings):
+            lines += equation_lines(f"J_{{{latex_subset(A)}}}", j)
+        for a, A in enumerate(cf.subsets):
+            for k in range(cf.P):
+                if cf.jacobian[a, k] != 0:
+                    lines += equation_lines(f"G_{{{latex_subset(A)},{k}}}", cf.jacobian[a, k])
+    return "\n".join(lines) + "\n"
+
+
 def closed_form_digest(model) -> str:
-    """SHA-256 of the printed :math:`J` and :math:`G` of the model (cached with the derivation): a baseline
-    records it, so that any change to a derivation (or to sympy's canonical form) shows up in ``ebm-verify diff``."""
+    """SHA-256 of the printed :math:`J` and :math:`G` of the model (:func:`printed_closed_forms`, cached with the
+    derivation): a baseline records it, so that any change to a derivation, to its printed form (notation, line
+    breaking) or to sympy's canonical form is reported by ``ebm-verify diff`` like any other regression."""
 
     def compute():
-        cf = closed_forms(model)
-        text = "\n".join([json.dumps(model.spec(), sort_keys=True), str(list(cf.couplings)), str(list(cf.jacobian))])
-        return hashlib.sha256(text.encode()).hexdigest()
+        return hashlib.sha256(printed_closed_forms(model).encode()).hexdigest()
 
     return cached(model, "digest", compute, str)
