@@ -5,7 +5,9 @@ The heavy work runs in FLINT/Arb (python-flint), the numbers stay mpmath's at th
 * symmetric eigen-decompositions (:func:`symmetric_eigen`): Arb's approximate QR eigensolver
   (``acb_mat.eig(algorithm="approx")``) at the working precision plus :data:`FLINT_GUARD_BITS`, the
   eigenvectors made exactly real (a unit phase per column) and orthonormal (Newton–Schulz
-  iterations, quadratically convergent from the solver's near-orthonormal output);
+  iterations, quadratically convergent from the solver's near-orthonormal output); clusters of equal
+  eigenvalues (kernels, ± pairs), where the solver's vectors can be nearly dependent, by Rayleigh–Ritz
+  on the complement of the separated eigenvectors;
 * singular values and right singular vectors (:func:`singular_values`, :func:`right_singular`) and the
   minimal-norm least-squares step (:func:`pseudo_inverse_solve`) from the eigen-decomposition of
   :math:`A^\top A` formed and decomposed at **twice** the working bits. Why not the augmented
@@ -34,16 +36,20 @@ __all__ = [
     "singular_values",
     "right_singular",
     "pseudo_inverse_solve",
+    "least_squares_solve",
     "principal_angle_sines",
     "norm",
     "max_abs",
     "mpmath_symmetric_eigen",
     "mpmath_right_singular",
+    "mpmath_pseudo_inverse_solve",
     "FLINT_GUARD_BITS",
 ]
 
 #: bits beyond mpmath's working precision at which FLINT decomposes (and twice that for A^T A)
 FLINT_GUARD_BITS = 20
+#: clustered eigenvalues beyond this (and beyond half the matrix) send a decomposition to mpmath's routines
+MAX_RITZ = 8
 #: Newton–Schulz iterations allowed to orthonormalise the eigenvectors (each doubles the correct bits)
 ORTHONORMALISE_ITERATIONS = 12
 
@@ -120,43 +126,109 @@ def _real_columns(flint, R, n: int) -> list:
     return cols
 
 
-def _orthonormalise(flint, V, n: int):
-    r"""Newton–Schulz: :math:`V \leftarrow \tfrac12 V(3I - V^\top V)` until :math:`V^\top V = I` to the working bits
-    (measured by the Frobenius norm of :math:`E = V^\top V - I`, one matrix product in C)."""
-    eye = flint.arb_mat(n, n, [1 if i == j else 0 for i in range(n) for j in range(n)])
+def _orthonormalise(flint, V, g: int):
+    r"""Newton–Schulz: :math:`V \leftarrow \tfrac12 V(3I - V^\top V)` until :math:`V^\top V = I_g` to the working bits
+    (measured by the Frobenius norm of :math:`E = V^\top V - I`, one matrix product in C); ``V`` is
+    :math:`n \times g` with nearly orthonormal columns."""
+    eye = flint.arb_mat(g, g, [1 if i == j else 0 for i in range(g) for j in range(g)])
     goal = (flint.arb(2) ** (-flint.ctx.prec + 8)) ** 2
     for _ in range(ORTHONORMALISE_ITERATIONS):
-        gram = V.transpose() * V
+        gram = (V.transpose() * V).mid()
         E = gram - eye
         err2 = (E.transpose() * E).trace().mid()
         if err2 < goal:
             return V, True
         if err2 > 0.25:
             return V, False
-        V = V * (3 * eye - gram) / 2
+        V = (V * (3 * eye - gram) / 2).mid()  # midpoints only: this is not a ball computation
     return V, False
 
 
+def _clusters(values: list, tol) -> list[list[int]]:
+    """Indices grouped into runs of (sorted) eigenvalues closer than ``tol`` to their neighbour."""
+    order = sorted(range(len(values)), key=lambda k: values[k])
+    groups = [[order[0]]]
+    for prev, k in zip(order, order[1:]):
+        if values[k] - values[prev] <= tol:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return groups
+
+
+def _columns(flint, V, idx: list[int]):
+    n = V.nrows()
+    return flint.arb_mat(n, len(idx), [V[i, k] for i in range(n) for k in idx])
+
+
+def _cluster_basis(flint, good, n: int, k: int, bits: int):
+    r"""An orthonormal basis (:math:`n \times k`, Arb) of the orthogonal complement of the columns of ``good``:
+    :math:`k` fixed pseudo-random vectors, projected twice and Gram–Schmidt-orthonormalised (twice) in mpmath
+    at ``bits`` (balls would carry their growing radii into the midpoints)."""
+    rng = np.random.default_rng(7)
+    with mpmath.workprec(bits):
+        X = np.array([[mpmath.mpf(int(v)) for v in row] for row in rng.integers(-1000, 1001, size=(n, k))], dtype=object)
+        if good is not None:
+            Q = np.array([_to_mpf(x) for x in good.mid().entries()], dtype=object).reshape(n, good.ncols())
+            for _ in range(2):
+                X = X - Q @ (Q.T @ X)
+        basis: list = []
+        for j in range(k):
+            col = X[:, j]
+            for _ in range(2):
+                for q in basis:
+                    col = col - q * mpmath.fdot(q, col)
+            basis.append(col / mpmath.sqrt(mpmath.fdot(col, col)))
+        return flint.arb_mat(n, k, [_to_arb(flint, basis[j][i]) for i in range(n) for j in range(k)])
+
+
 def _eigen(A: np.ndarray, bits: int, vectors: bool):
-    """Eigenvalues (ascending, mpf) and, with ``vectors``, orthonormal real eigenvectors of symmetric ``A``."""
+    """Eigenvalues (ascending, mpf) and, with ``vectors``, orthonormal real eigenvectors of symmetric ``A``.
+
+    Arb's approximate eigenpairs; a cluster of nearly equal eigenvalues (to half the bits), where the solver's
+    vectors may be nearly dependent, is resolved by Rayleigh–Ritz: an orthonormal basis of the complement of
+    the well-separated eigenvectors, and mpmath's ``eigsy`` of the small projected matrix."""
     n = A.shape[0]
     with _arb_precision(bits) as flint:
-        M = flint.acb_mat(_arb_matrix(flint, A))
+        Aa = _arb_matrix(flint, A)
+        M = flint.acb_mat(Aa)
         if not vectors:
             E = M.eig(algorithm="approx")
-            values = [_to_mpf(E[k].real) for k in range(n)]
-            return sorted(values), None
+            return sorted(_to_mpf(E[k].real) for k in range(n)), None
         E, R = M.eig(right=True, algorithm="approx")
+        values = [_to_mpf(E[k].real) for k in range(n)]
+        with mpmath.workprec(bits):
+            top = max((abs(v) for v in values), default=mpmath.mpf(0))
+            tol = mpmath.ldexp(max(top, mpmath.mpf(1)), -(bits // 2))
+            groups = _clusters(values, tol)
+        single = [g[0] for g in groups if len(g) == 1]
+        clustered = [k for g in groups if len(g) > 1 for k in g]
+        if len(clustered) > max(MAX_RITZ, n // 2):
+            return None  # mostly clusters: mpmath's own routines are the faster tool here
         cols = _real_columns(flint, R, n)
         norms = [sum((x * x for x in col), flint.arb(0)).sqrt() for col in cols]
-        V = flint.arb_mat(n, n, [cols[k][i] / norms[k] for i in range(n) for k in range(n)])
-        V, ok = _orthonormalise(flint, V, n)
-        values = [_to_mpf(E[k].real) for k in range(n)]
-        out = np.array([_to_mpf(x) for x in V.entries()], dtype=object).reshape(n, n)
-    if not ok:  # a cluster the approximate solver did not resolve into independent vectors
-        return mpmath_symmetric_eigen(A)
-    order = sorted(range(n), key=lambda k: values[k])
-    return [values[k] for k in order], out[:, order]
+        V = flint.arb_mat(n, n, [cols[k][i] / norms[k] for i in range(n) for k in range(n)]).mid()
+        good = _columns(flint, V, single) if single else None
+        if good is not None:
+            good, ok = _orthonormalise(flint, good, len(single))
+            if not ok:
+                return mpmath_symmetric_eigen(A)
+        parts_values = [values[k] for k in single]
+        parts_vectors = [good] if good is not None else []
+        if clustered:
+            B = _cluster_basis(flint, good, n, len(clustered), bits)
+            S = (B.transpose() * Aa * B).mid()
+            with mpmath.workprec(bits):
+                small = mpmath.matrix([[_to_mpf(S[i, j]) for j in range(S.ncols())] for i in range(S.nrows())])
+                ritz, W = mpmath.eigsy((small + small.T) / 2)
+                Wa = flint.arb_mat(W.rows, W.cols, [_to_arb(flint, W[i, j]) for i in range(W.rows) for j in range(W.cols)])
+            parts_values += [ritz[k] for k in range(len(ritz))]
+            parts_vectors.append((B * Wa).mid())
+        out = np.concatenate([np.array([_to_mpf(x) for x in P.entries()], dtype=object).reshape(n, P.ncols())
+                              for P in parts_vectors], axis=1)
+        all_values = [+v for v in parts_values]
+    order = sorted(range(n), key=lambda k: all_values[k])
+    return [all_values[k] for k in order], out[:, order]
 
 
 def symmetric_eigen(H: np.ndarray) -> tuple[list, np.ndarray]:
@@ -172,7 +244,8 @@ def symmetric_eigen(H: np.ndarray) -> tuple[list, np.ndarray]:
     sym = (H + H.T) / 2
     if sym.shape[0] == 0:
         return [], np.empty((0, 0), dtype=object)
-    return _eigen(sym, mpmath.mp.prec + FLINT_GUARD_BITS, vectors=True)
+    out = _eigen(sym, mpmath.mp.prec + FLINT_GUARD_BITS, vectors=True)
+    return out if out is not None else mpmath_symmetric_eigen(sym)
 
 
 def _gram(A: np.ndarray) -> tuple[list, np.ndarray | None, int]:
@@ -188,7 +261,8 @@ def _gram(A: np.ndarray) -> tuple[list, np.ndarray | None, int]:
                 for j in range(cols):
                     G[i, j] = _to_mpf(gram[i, j])
     with mpmath.workprec(bits):
-        return _eigen(G, bits, vectors=True) + (bits,)
+        out = _eigen(G, bits, vectors=True)
+    return None if out is None else out + (bits,)
 
 
 def singular_values(A: np.ndarray) -> list:
@@ -220,7 +294,10 @@ def right_singular(A: np.ndarray) -> tuple[list, np.ndarray]:
     the zero (padded) values span :math:`\ker A`.
     """
     rows, cols = A.shape
-    values, vectors, bits = _gram(A)
+    gram = _gram(A)
+    if gram is None:
+        return mpmath_right_singular(A)
+    values, vectors, bits = gram
     with mpmath.workprec(bits):
         sigma = [mpmath.sqrt(abs(v)) for v in values]
     order = sorted(range(cols), key=lambda k: -sigma[k])
@@ -233,7 +310,10 @@ def pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray
     r"""Minimal-norm least-squares solution :math:`x = A^+ b`, singular values below ``rel_cutoff·σ_max`` dropped:
     :math:`x = \sum_{\sigma_k > \mathrm{cut}} \sigma_k^{-2}\,(v_k^\top A^\top b)\,v_k` over the eigenpairs of
     :math:`A^\top A` (at twice the bits)."""
-    values, vectors, bits = _gram(A)
+    gram = _gram(A)
+    if gram is None:
+        return mpmath_pseudo_inverse_solve(A, b, rel_cutoff)
+    values, vectors, bits = gram
     with mpmath.workprec(bits):
         atb = A.T @ np.asarray(b, dtype=object).reshape(-1)
         top = max((abs(v) for v in values), default=mpmath.mpf(0))
@@ -243,6 +323,22 @@ def pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray
                 v = vectors[:, k]
                 x = x + v * (mpmath.fsum(v * atb) / lam)
     return np.array([+xi for xi in x], dtype=object)
+
+
+def least_squares_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    r""":math:`x = \arg\min\|Ax - b\|` for ``A`` of full column rank, from the normal equations
+    :math:`A^\top A x = A^\top b` formed and solved (Arb's ``arb_mat.solve``) at twice the working bits, so the
+    squared condition number costs no digits; ``None`` when :math:`A^\top A` is not proved nonsingular."""
+    bits = 2 * (mpmath.mp.prec + FLINT_GUARD_BITS)
+    with _arb_precision(bits) as flint:
+        M = _arb_matrix(flint, A)
+        rhs = _arb_matrix(flint, np.asarray(b, dtype=object).reshape(-1, 1))
+        normal = (M.transpose() * M).mid()
+        try:
+            x = normal.solve((M.transpose() * rhs).mid())
+        except (ZeroDivisionError, ValueError):
+            return None
+        return np.array([+_to_mpf(x[i, 0]) for i in range(x.nrows())], dtype=object)
 
 
 def principal_angle_sines(U: np.ndarray, V: np.ndarray) -> list:
@@ -281,3 +377,16 @@ def mpmath_right_singular(A: np.ndarray) -> tuple[list, np.ndarray]:
     values = [S[k] for k in range(len(S))] + [mpmath.mpf(0)] * (cols - len(S))
     order = sorted(range(cols), key=lambda k: -values[k])
     return [values[k] for k in order], vectors[:, order]
+
+
+def mpmath_pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray:
+    """:func:`pseudo_inverse_solve` by mpmath's SVD of ``A`` (the reference, and the route for clustered spectra)."""
+    U, S, V = mpmath.svd_r(as_matrix(A))
+    smax = max((S[k] for k in range(len(S))), default=mpmath.mpf(0))
+    x = mpmath.matrix(A.shape[1], 1)
+    bm = as_matrix(b)
+    for k in range(len(S)):
+        if S[k] > rel_cutoff * smax and S[k] > 0:
+            coef = (U[:, k].T * bm)[0] / S[k]
+            x += coef * V[k, :].T
+    return np.array([x[i] for i in range(A.shape[1])], dtype=object)

@@ -23,8 +23,9 @@ import numpy as np
 
 from theory.arith import MP
 from theory.effective import jacobian, model_couplings
+from theory.fixedpoint import matmul
 
-from .linalg import as_matrix, norm, pseudo_inverse_solve, right_singular
+from .linalg import as_matrix, least_squares_solve, norm, pseudo_inverse_solve, right_singular
 from .numeric import INNER_SLACK_DIGITS, pinv_cutoff, solver_goal, stall_factor, working_precision, zero_threshold
 
 __all__ = ["FibrePath", "follow_fibre", "confirm_on_fibre", "FibreMotion", "fibre_motion", "rank_nearby",
@@ -160,7 +161,7 @@ class SliceApproach:
     corrections: tuple
 
 
-def _slice_residual(model, theta_star, J_star, v, row_projector, t, dps: int, max_iter: int = 40):
+def _slice_residual(model, theta_star, J_star, v, row_basis, t, dps: int, max_iter: int = 40):
     r"""Gauss–Newton on :math:`J(\theta^* + tv + \delta) = J^*` with :math:`\delta` in the row space of :math:`G(\theta^*)`.
 
     This is the Lyapunov–Schmidt reduction along the kernel direction :math:`v`: near :math:`\theta^*` the
@@ -176,10 +177,17 @@ def _slice_residual(model, theta_star, J_star, v, row_projector, t, dps: int, ma
     cutoff = pinv_cutoff(dps)
     res = model_couplings(model, theta, MP) - J_star
     best = norm(res)
+    rows = row_basis
     for _ in range(max_iter):
         if best <= goal:
             break
-        step = -(row_projector @ pseudo_inverse_solve(jacobian(model, theta, MP) @ row_projector, res, cutoff))
+        G = jacobian(model, theta, MP)
+        y = least_squares_solve(matmul(G, rows), res)  # δ = R y: the rank x rank normal equations, at twice the bits
+        if y is None:  # G R not proved of full column rank: the minimal-norm step within the row space
+            row_projector = matmul(rows, rows.T)
+            step = -(row_projector @ pseudo_inverse_solve(matmul(G, row_projector), res, cutoff))
+        else:
+            step = -(rows @ y)
         trial = theta + step
         trial_res = model_couplings(model, trial, MP) - J_star
         if norm(trial_res) >= best * stall_factor():
@@ -197,11 +205,10 @@ def approach_fibre(model, theta_exact, directions_exact, rank: int, dps: int) ->
         J_star = model_couplings(model, theta_star, MP)
         _, vectors = right_singular(jacobian(model, theta_star, MP))
         rows = vectors[:, :rank]
-        row_projector = rows @ rows.T
         for v_exact in directions_exact:
             v = MP.array(v_exact)
             v = v / norm(v)
-            pairs = [_slice_residual(model, theta_star, J_star, v, row_projector, MP.scalar(t), dps) for t in TANGENCY_STEPS]
+            pairs = [_slice_residual(model, theta_star, J_star, v, rows, MP.scalar(t), dps) for t in TANGENCY_STEPS]
             out.append(SliceApproach(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)))
     return out
 
