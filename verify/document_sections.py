@@ -150,9 +150,18 @@ def _components(H: sp.Matrix) -> list[list[int]]:
     return blocks
 
 
+#: H1's section differentiates the closed form up to this many spins (beyond, H1L's formula gives the coefficient)
+LEADING_ORDERS_MAX_N = 4
+
+
 def leading_orders_section(model, cf: ClosedForms) -> list[str]:
     r"""H1: leading term of :math:`J_A(\varepsilon)` under the family's rescaling :math:`\theta(\varepsilon)`:
     :math:`\tfrac{1}{k!}\partial_\varepsilon^k J_A|_0\,\varepsilon^k`, :math:`k = |A|`."""
+    if cf.n > LEADING_ORDERS_MAX_N:
+        return [r"\paragraph{Specialised (leading orders).} The leading coefficient of every coupling is H1L's, "
+                r"$\sum_\mu c_\mu\sigma^{(k)}(b_\mu)\prod_{i\in A}w_{i\mu}$, written out for this model below (the "
+                r"expansion of the closed form, $2^N$ terms raised to the power $N$, is done up to $N = "
+                + str(LEADING_ORDERS_MAX_N) + r"$)."]
     eps = sp.Symbol(r"\varepsilon", positive=True)
     scale = dict(zip(cf.theta, model.small_weight_scaled(cf.theta, eps)))
     rows = []

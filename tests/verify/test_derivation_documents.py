@@ -226,9 +226,9 @@ def test_paramagnetic_tanh_network_is_degenerate_whatever_the_correlations():
 
 def test_derive_refuses_models_too_large_in_one_line(tmp_path):
     big = tmp_path / "big.json"
-    big.write_text('{"family": "rbm", "n": 6, "hidden": 2}')
+    big.write_text('{"family": "rbm", "n": 7, "hidden": 2}')
     proc = subprocess.run([sys.executable, "-m", "verify", "derive", str(big), "--out", str(tmp_path / "b.tex")],
                           capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "N <= 4" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "N <= 6" in proc.stderr
     with pytest.raises(SpecError, match="N <= 3"):
         derive(model_from_spec({"family": "mlp", "n": 4, "hidden": 1, "activation": "silu"}))

@@ -34,6 +34,7 @@ class HiddenLayer(HiddenLayerLaws, Model):
     """Shared layout, energies, derivatives and declarations of the one-hidden-layer families."""
 
     hierarchy = True
+    closed_form_max_n = 6  # closed forms from the structure: 3.2^N expressions per hidden unit
     rescales_every_parameter = False
     output_weights = False  # whether c_mu are parameters (else c_mu = 1)
 
@@ -278,13 +279,15 @@ class MLP(HiddenLayer):
 
     @property
     def closed_form_max_n(self) -> int:
-        return self.activation.closed_form_max_n
+        """From the structure up to 6 spins; rational functions of exponentials (softplus, silu) keep their limit."""
+        return self.activation.closed_form_max_n if self.activation.exponential else HiddenLayer.closed_form_max_n
 
     @classmethod
     def closed_form_limit(cls, spec):
         name = spec.get("activation", "tanh")
         known = isinstance(name, str) and name in activations.ACTIVATIONS
-        return activations.ACTIVATIONS[name].closed_form_max_n if known else min(
+        act = activations.ACTIVATIONS[name] if known else None
+        return (act.closed_form_max_n if act.exponential else HiddenLayer.closed_form_max_n) if known else min(
             a.closed_form_max_n for a in activations.ACTIVATIONS.values())
 
     @property
