@@ -232,3 +232,22 @@ def test_derive_refuses_models_too_large_in_one_line(tmp_path):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "N <= 6" in proc.stderr
     with pytest.raises(SpecError, match="N <= 3"):
         derive(model_from_spec({"family": "mlp", "n": 4, "hidden": 1, "activation": "silu"}))
+
+
+@pytest.mark.slow
+def test_rbm_four_spins_three_units_with_proofs_is_at_most_forty_pages(tmp_path):
+    """Issue 12: ``derive`` of rbm N = 4, M = 3 with proofs (about a minute on two cores; the benchmark prints the
+    time) fits in 40 pages, compiles cleanly and proves every identity exactly or by reduction."""
+    model = model_from_spec({"family": "rbm", "n": 4, "hidden": 3})
+    text = derivation_document(model, prove=True, cache=False)
+    assert "FAILS" not in text and "numeric" not in text.split(r"\section{Identities proved")[1].split(r"\section")[0]
+    tex = tmp_path / "rbm-n4-m3.tex"
+    tex.write_text(text)
+    if require_tex():
+        pdf, log = compile_pdf(str(tex))
+        written = [line for line in log.splitlines() if "Output written" in line][-1]
+        assert int(written.split("(")[1].split()[0]) <= 40, written
+        assert [w for w in overfull_boxes(log) if w > 1] == []
+        if shutil.which("pdftotext"):
+            pdf_text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+            assert text_problems(text, pdf_text) == []
