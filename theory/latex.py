@@ -204,10 +204,11 @@ def _fragments(terms, width: int) -> list[str]:
         widest = max(inner, key=lambda f: visible_width(to_latex(f)))
         rest = term / widest
         factor = r"\left(" + to_latex(rest) + r"\right)" if rest.is_Add else to_latex(rest)
-        head = sign + ("" if rest == 1 else factor + r"\,") + r"\bigl("
-        pieces = _fragments(list(sp.Add.make_args(widest)), width)
+        prefix, inner_terms, suffix = _split(widest)  # a denominator shared inside goes in front of the sum
+        head = sign + ("" if rest == 1 else factor + r"\,") + (prefix or r"\bigl(")
+        pieces = _fragments(inner_terms, width)
         pieces[0] = head + pieces[0]
-        pieces[-1] = pieces[-1] + r"\bigr)"
+        pieces[-1] = pieces[-1] + (suffix or r"\bigr)")
         out += pieces
     return out
 

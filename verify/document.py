@@ -295,7 +295,7 @@ def _structured_flow(cf: ClosedForms) -> list[str]:
     out = [r"\section{Gradient flow}",
            r"With the moments $m_A = E_\theta[\chi_A]$ of $p_\theta$ and $m^{D}_A$ of the target, "
            r"$r_A = m^{D}_A - m_A$ and $\dot\theta = \nabla\ell = G^\top r$, in the coefficients of Section~5:"]
-    out.append(equations([(rf"\dot {symbol_of(cf, k)}", flow[k]) for k in range(cf.P)]))
+    out.append(equations([(rf"\dot {symbol_of(cf, k)}", sp.factor_terms(flow[k])) for k in range(cf.P)]))
     out.append(r"The induced flow of the effective couplings is $\dot J = G\dot\theta = GG^\top r$.")
     return out
 
