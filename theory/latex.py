@@ -62,6 +62,9 @@ NOTATION = (
     NotationRow(r"h_i", r"field of spin $i$ of a product model", "h[i]", ("h",), "h"),
     NotationRow(r"J_A(\theta)", r"effective coupling $2^{-N}\sum_s F_\theta(s)\chi_A(s)$; $J_{12}$ is $A = \{1,2\}$",
                 'couplings["1,2"]', ("J",), "J", parameter=False),
+    NotationRow(r"T^{(n)}_{\mu,B}", r"Walsh coefficient $2^{-N}\sum_s\chi_B(s)\,\sigma^{(n)}(x_\mu(s))$ of hidden unit "
+                r"$\mu$, with $x_\mu(s) = b_\mu + \sum_i w_{i\mu}s_i$",
+                "HiddenUnit.tables[n][B]", ("b",)),  # shown with the hidden-layer models (those with biases)
     NotationRow(r"m_A", r"moment of $p_\theta$, $E_\theta[\chi_A]$", 'moments["1,2"]'),
     NotationRow(r"m^{D}_A", "moment of the target", "target moments"),
     NotationRow(r"r_A = m^{D}_A - m_A", r"moment residual ($r_{12}$: $A = \{1,2\}$)", 'r["1,2"]'),
@@ -70,7 +73,10 @@ NOTATION = (
     NotationRow(r"H = \nabla^2_\theta\ell", "Jacobian of the gradient flow", "H"),
 )
 
-_STEMS = {g: row for row in NOTATION for g in row.groups}
+_STEMS: dict = {}
+for _row in NOTATION:
+    for _group in _row.groups:
+        _STEMS.setdefault(_group, _row)  # the first row naming a group writes its parameters
 
 
 def _index(index: tuple) -> str:
