@@ -61,6 +61,7 @@ class Activation:
     closed_form_max_n: int = 4  # largest N whose closed forms sympy derives in reasonable time
     normal_form: Callable[[sp.Expr], sp.Expr] | None = None  # an identity rewriting u's values for sympy
     homogeneity: int | None = None  # p with u(lambda x) = lambda^p u(x) for every lambda > 0, where it holds
+    float64: tuple | None = None  # ((x -> (u, u')), (x -> u'')) on float64 arrays, accurate in the tails
     doc: str = field(default="", compare=False)
 
     def symbolic(self, x: sp.Expr) -> sp.Expr:
@@ -155,6 +156,36 @@ def get(name) -> Activation:
 # --- the built-in activations ------------------------------------------------------------------------------
 
 
+def expit(x):
+    r""":math:`1/(1+e^{-x}) = \exp(-\log(1+e^{-x}))` on float64 arrays, relatively accurate in both tails."""
+    return np.exp(-np.logaddexp(0.0, -np.asarray(x, dtype=float)))
+
+
+def _sech2(x):
+    e = np.exp(-2.0 * np.abs(x))
+    return 4.0 * e / (1.0 + e) ** 2
+
+
+def _dsig(x):
+    return expit(x) * expit(-x)
+
+
+def _logcosh(x):
+    a = np.abs(x)
+    em = -np.expm1(-2.0 * a)  # 1 - e^{-2|x|}, accurate for small |x|
+    e = 1.0 - em
+    return a + np.log1p(e), np.copysign(em / (1.0 + e), x)
+
+
+def _softplus(x):
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))), expit(x)
+
+
+#: the activations' float64 forms ``((u, u'), u'')`` at float64 without cancellation or overflow: :math:`\log 2\cosh x = |x| + \log(1 + e^{-2|x|})`,
+#: :math:`\log(1+e^x) = \max(x, 0) + \log(1 + e^{-|x|})` (np.logaddexp's forms), :math:`\mathrm{sech}^2x =
+#: 4e^{-2|x|}/(1+e^{-2|x|})^2`, :math:`\sigma(1-\sigma) = \sigma(x)\sigma(-x)`, :math:`1 - 2\sigma(x) = -\tanh(x/2)`
+
+
 def _one_minus_square(t):
     return 1 - t * t
 
@@ -165,6 +196,7 @@ register(Activation(
      lambda x, a: _one_minus_square(a.tanh(x)),
      lambda x, a: -2 * a.tanh(x) * _one_minus_square(a.tanh(x))),
     reflection=(-1, 0),
+    float64=(lambda x: (np.tanh(x), _sech2(x)), lambda x: -2.0 * np.tanh(x) * _sech2(x)),
 ))
 
 
@@ -190,24 +222,29 @@ register(Activation(
     "softplus", r"\log(1+e^{x})", lambda t: sp.log(1 + sp.exp(t)),
     (lambda x, a: a.softplus(x), lambda x, a: a.sigmoid(x), lambda x, a: a.sigmoid(x) * (1 - a.sigmoid(x))),
     reflection=(1, -1), exponential=True, closed_form_max_n=3, normal_form=_softplus_in_cosh,
+    float64=(_softplus, _dsig),
 ))
 register(Activation(
     "silu", r"x/(1+e^{-x})", lambda t: t / (1 + sp.exp(-t)),
     (lambda x, a: x * a.sigmoid(x), _silu_first, _silu_second),
     reflection=(1, -1), exponential=True, closed_form_max_n=3,
+    float64=(lambda x: (x * expit(x), expit(x) * (1.0 + x * expit(-x))), lambda x: _dsig(x) * (2.0 - x * np.tanh(0.5 * x))),
 ))
 register(Activation(
     "quadratic", r"x^{2}", lambda t: t**2,
     (lambda x, a: x * x, lambda x, a: 2 * x, lambda x, a: 0 * x + 2),
     reflection=(1, 0), homogeneity=2,
+    float64=(lambda x: (x * x, 2.0 * x), lambda x: np.full_like(x, 2.0)),
 ))
 register(Activation(
     "cubic", r"x^{3}", lambda t: t**3,
     (lambda x, a: x * x * x, lambda x, a: 3 * x * x, lambda x, a: 6 * x),
     reflection=(-1, 0), homogeneity=3,
+    float64=(lambda x: (x**3, 3.0 * x * x), lambda x: 6.0 * x),
 ))
 register(Activation(
     "logcosh", r"\log 2\cosh x", lambda t: sp.log(2 * sp.cosh(t)),
     (lambda x, a: a.log2cosh(x), lambda x, a: a.tanh(x), lambda x, a: _one_minus_square(a.tanh(x))),
     reflection=(1, 0), normal_form=lambda e: sp.expand_log(e, force=True),
+    float64=(_logcosh, _sech2),
 ))

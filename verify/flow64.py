@@ -32,50 +32,16 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import expit
 
 from theory.arith import FLOAT64
+from theory.families import HiddenLayer
 from theory.conventions import canonical_masks, spin_table
 
 from .learning import METRICS, Trajectory
 from .orders64 import connected64, logsumexp, maxent_errors, moebius, per_order_errors, wht
 
 __all__ = ["State64", "engine_for", "data_distribution", "gradient64", "jacobian64", "integrate64",
-           "trajectory_energies", "all_order_errors64", "order_errors64", "UNITS", "ENGINES"]
-
-
-def _sech2(x):
-    e = np.exp(-2.0 * np.abs(x))
-    return 4.0 * e / (1.0 + e) ** 2
-
-
-def _dsig(x):
-    return expit(x) * expit(-x)
-
-
-def _logcosh(x):
-    a = np.abs(x)
-    em = -np.expm1(-2.0 * a)  # 1 - e^{-2|x|}, accurate for small |x|
-    e = 1.0 - em
-    return a + np.log1p(e), np.copysign(em / (1.0 + e), x)
-
-
-def _softplus(x):
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))), expit(x)
-
-
-#: ``name: ((u, u'), u'')`` at float64 without cancellation or overflow: :math:`\log 2\cosh x = |x| + \log(1 + e^{-2|x|})`,
-#: :math:`\log(1+e^x) = \max(x, 0) + \log(1 + e^{-|x|})` (np.logaddexp's forms), :math:`\mathrm{sech}^2x =
-#: 4e^{-2|x|}/(1+e^{-2|x|})^2`, :math:`\sigma(1-\sigma) = \sigma(x)\sigma(-x)`, :math:`1 - 2\sigma(x) = -\tanh(x/2)`
-UNITS = {
-    "logcosh": (_logcosh, _sech2),
-    "softplus": (_softplus, _dsig),
-    "tanh": (lambda x: (np.tanh(x), _sech2(x)), lambda x: -2.0 * np.tanh(x) * _sech2(x)),
-    "silu": (lambda x: (x * expit(x), expit(x) * (1.0 + x * expit(-x))),
-             lambda x: _dsig(x) * (2.0 - x * np.tanh(0.5 * x))),
-    "quadratic": (lambda x: (x * x, 2.0 * x), lambda x: np.full_like(x, 2.0)),
-    "cubic": (lambda x: (x**3, 3.0 * x * x), lambda x: 6.0 * x),
-}
+           "trajectory_energies", "all_order_errors64", "order_errors64", "ENGINES"]
 
 
 class _Generic:
@@ -106,11 +72,10 @@ class _HiddenLayer:
     def __init__(self, model):
         n, M = model.n, model.M
         self.n, self.M, self.P = n, M, model.P
-        self.mlp = bool(getattr(model, "output_weights", model.family == "mlp"))
-        act = getattr(model, "activation", None)  # a name, or an Activation object carrying its float64 forms
-        name = getattr(act, "name", act) or {"spin": "logcosh", "bernoulli": "softplus"}[model.hidden_units]
-        if name in UNITS:
-            self.units, self.d2u = UNITS[name]
+        self.mlp = bool(model.output_weights)
+        act = model.activation  # an Activation object, with its accurate float64 forms where it declares them
+        if act.float64 is not None:
+            self.units, self.d2u = act.float64
         else:
             self.units = lambda x: (act.value(x, FLOAT64), act.first(x, FLOAT64))
             self.d2u = lambda x: act.second(x, FLOAT64)
@@ -165,15 +130,15 @@ class _HiddenLayer:
         return out
 
 
-ENGINES = {"rbm": _HiddenLayer, "mlp": _HiddenLayer}
+ENGINES = {HiddenLayer: _HiddenLayer}  # by family class: subclasses (rbm, mlp, a new hidden layer) included
 
 
 @lru_cache(maxsize=16)
 def engine_for(model):
     """The float64 evaluator of ``model``'s family (``ENGINES``; any other hidden-layer family, i.e. one with
     ``preactivations``, as ``rbm``/``mlp``), the generic one otherwise."""
-    default = _HiddenLayer if hasattr(model, "preactivations") else _Generic
-    return ENGINES.get(model.family, default)(model)
+    engine = next((e for cls, e in ENGINES.items() if isinstance(model, cls)), _Generic)
+    return engine(model)
 
 
 def data_distribution(data, n: int) -> np.ndarray:
