@@ -25,7 +25,7 @@ from theory.arith import MP
 from theory.effective import jacobian, model_couplings
 from theory.fixedpoint import matmul
 
-from .linalg import as_matrix, least_squares_solve, norm, pseudo_inverse_solve, right_singular
+from .linalg import as_matrix, norm, pseudo_inverse_solve, right_singular
 from .numeric import INNER_SLACK_DIGITS, pinv_cutoff, solver_goal, stall_factor, working_precision, zero_threshold
 
 __all__ = ["FibrePath", "follow_fibre", "confirm_on_fibre", "FibreMotion", "fibre_motion", "rank_nearby",
@@ -181,13 +181,10 @@ def _slice_residual(model, theta_star, J_star, v, row_basis, t, dps: int, max_it
     for _ in range(max_iter):
         if best <= goal:
             break
-        G = jacobian(model, theta, MP)
-        y = least_squares_solve(matmul(G, rows), res)  # δ = R y: the rank x rank normal equations, at twice the bits
-        if y is None:  # G R not proved of full column rank: the minimal-norm step within the row space
-            row_projector = matmul(rows, rows.T)
-            step = -(row_projector @ pseudo_inverse_solve(matmul(G, row_projector), res, cutoff))
-        else:
-            step = -(rows @ y)
+        # δ = R y with y = (G R)^+ res: the minimal-norm step within the row space (R orthonormal), from the
+        # D x rank matrix G R instead of the D x P matrix G R R^T (the same singular values, the same cut-off)
+        y = pseudo_inverse_solve(matmul(jacobian(model, theta, MP), rows), res, cutoff)
+        step = -(rows @ y)
         trial = theta + step
         trial_res = model_couplings(model, trial, MP) - J_star
         if norm(trial_res) >= best * stall_factor():
