@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 from theory.errors import SpecError
+from theory.latex import plain_text
 
 from . import __version__
 from .cli_guards import (LARGE_SECONDS, _check_derive_size, _check_model_size, _check_output, _check_plot,
@@ -400,7 +401,7 @@ def _list(args) -> int:
     names: dict[str, None] = {}
     for prop in propositions():
         cases = prop.cases(ns=args.n, families=None, quick=False)
-        print(f"{prop.id:<4} {prop.title}  [{len(cases)} cases]")
+        print(f"{prop.id:<4} {plain_text(prop.title)}  [{len(cases)} cases]")
         names.update((c.name, None) for c in cases)
     if args.cases:
         print("\n".join(names))

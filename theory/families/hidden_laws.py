@@ -177,7 +177,7 @@ class HiddenLayerLaws:
         return tuple(out)
 
     def rescale_unit(self, theta, element) -> tuple:
-        """``element = (m, λ)``: unit ``m``'s :math:`(b, w, c) \to (\lambda b, \lambda w, \lambda^{-p}c)` (homogeneous σ)."""
+        r"""``element = (m, λ)``: unit ``m``'s :math:`(b, w, c) \to (\lambda b, \lambda w, \lambda^{-p}c)` (homogeneous σ)."""
         m, lam = element
         t = list(theta)
         for k in [self._ib(m)] + [self._iw(i, m) for i in range(self.n)]:
@@ -186,7 +186,7 @@ class HiddenLayerLaws:
         return tuple(t)
 
     def rescaling_tangents(self, theta) -> list[tuple]:
-        """The generators :math:`(b_\mu, w_{\cdot\mu}, -p\,c_\mu)` on unit :math:`\mu`'s coordinates, one per unit."""
+        r"""The generators :math:`(b_\mu, w_{\cdot\mu}, -p\,c_\mu)` on unit :math:`\mu`'s coordinates, one per unit."""
         zero = theta[0] * 0
         out = []
         for m in range(self.M):
