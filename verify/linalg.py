@@ -5,9 +5,9 @@ The heavy work runs in FLINT/Arb (python-flint), the numbers stay mpmath's at th
 * symmetric eigen-decompositions (:func:`symmetric_eigen`): Arb's approximate QR eigensolver
   (``acb_mat.eig(algorithm="approx")``) at the working precision plus :data:`FLINT_GUARD_BITS`, the
   eigenvectors made exactly real (a unit phase per column) and orthonormal (Newton–Schulz
-  iterations, quadratically convergent from the solver's near-orthonormal output); clusters of equal
-  eigenvalues (kernels, ± pairs), where the solver's vectors can be nearly dependent, by Rayleigh–Ritz
-  on the complement of the separated eigenvectors;
+  iterations, quadratically convergent from the solver's near-orthonormal output); a matrix with
+  clusters of equal eigenvalues (kernels, ± pairs), where the solver's vectors can be nearly dependent,
+  goes to mpmath's ``eigsy``;
 * singular values and right singular vectors (:func:`singular_values`, :func:`right_singular`) and the
   minimal-norm least-squares step (:func:`pseudo_inverse_solve`) from the eigen-decomposition of
   :math:`A^\top A` formed and decomposed at **twice** the working bits. Why not the augmented
@@ -36,7 +36,6 @@ __all__ = [
     "singular_values",
     "right_singular",
     "pseudo_inverse_solve",
-    "least_squares_solve",
     "principal_angle_sines",
     "norm",
     "max_abs",
@@ -48,10 +47,6 @@ __all__ = [
 
 #: bits beyond mpmath's working precision at which FLINT decomposes (and twice that for A^T A)
 FLINT_GUARD_BITS = 20
-#: clustered eigenvalues beyond this send a decomposition to mpmath's routines: a Rayleigh-Ritz basis of a
-#: large kernel is a valid but arbitrarily rotated one, and the fibre tests' generic directions then meet
-#: singular values between the two precisions' zero thresholds (S2's tanh paramagnetic point)
-MAX_RITZ = 0
 #: Newton–Schulz iterations allowed to orthonormalise the eigenvectors (each doubles the correct bits)
 ORTHONORMALISE_ITERATIONS = 12
 
@@ -158,42 +153,15 @@ def _clusters(values: list, tol) -> list[list[int]]:
     return groups
 
 
-def _columns(flint, V, idx: list[int]):
-    n = V.nrows()
-    return flint.arb_mat(n, len(idx), [V[i, k] for i in range(n) for k in idx])
-
-
-def _cluster_basis(flint, good, n: int, k: int, bits: int):
-    r"""An orthonormal basis (:math:`n \times k`, Arb) of the orthogonal complement of the columns of ``good``:
-    :math:`k` fixed pseudo-random vectors, projected twice and Gram–Schmidt-orthonormalised (twice) in mpmath
-    at ``bits`` (balls would carry their growing radii into the midpoints)."""
-    rng = np.random.default_rng(7)
-    with mpmath.workprec(bits):
-        X = np.array([[mpmath.mpf(int(v)) for v in row] for row in rng.integers(-1000, 1001, size=(n, k))], dtype=object)
-        if good is not None:
-            Q = np.array([_to_mpf(x) for x in good.mid().entries()], dtype=object).reshape(n, good.ncols())
-            for _ in range(2):
-                X = X - Q @ (Q.T @ X)
-        basis: list = []
-        for j in range(k):
-            col = X[:, j]
-            for _ in range(2):
-                for q in basis:
-                    col = col - q * mpmath.fdot(q, col)
-            basis.append(col / mpmath.sqrt(mpmath.fdot(col, col)))
-        return flint.arb_mat(n, k, [_to_arb(flint, basis[j][i]) for i in range(n) for j in range(k)])
-
-
 def _eigen(A: np.ndarray, bits: int, vectors: bool):
-    """Eigenvalues (ascending, mpf) and, with ``vectors``, orthonormal real eigenvectors of symmetric ``A``.
-
-    Arb's approximate eigenpairs; a cluster of nearly equal eigenvalues (to half the bits), where the solver's
-    vectors may be nearly dependent, is resolved by Rayleigh–Ritz: an orthonormal basis of the complement of
-    the well-separated eigenvectors, and mpmath's ``eigsy`` of the small projected matrix."""
+    """Eigenvalues (ascending, mpf) and, with ``vectors``, orthonormal real eigenvectors of symmetric ``A``;
+    ``None`` when some eigenvalues cluster (equal to half the bits: kernels, repeated values), where the
+    solver's vectors can be nearly dependent and the caller uses mpmath's routines (whose kernel bases the
+    fibre tests were built on: a rotated basis of a kernel met singular values between the two precisions'
+    zero thresholds on S2's tanh paramagnetic point)."""
     n = A.shape[0]
     with _arb_precision(bits) as flint:
-        Aa = _arb_matrix(flint, A)
-        M = flint.acb_mat(Aa)
+        M = flint.acb_mat(_arb_matrix(flint, A))
         if not vectors:
             E = M.eig(algorithm="approx")
             return sorted(_to_mpf(E[k].real) for k in range(n)), None
@@ -202,35 +170,17 @@ def _eigen(A: np.ndarray, bits: int, vectors: bool):
         with mpmath.workprec(bits):
             top = max((abs(v) for v in values), default=mpmath.mpf(0))
             tol = mpmath.ldexp(max(top, mpmath.mpf(1)), -(bits // 2))
-            groups = _clusters(values, tol)
-        single = [g[0] for g in groups if len(g) == 1]
-        clustered = [k for g in groups if len(g) > 1 for k in g]
-        if len(clustered) > MAX_RITZ:
-            return None  # large clusters (kernels): mpmath's routines, whose kernel bases the fibre tests were built on
+            if any(len(g) > 1 for g in _clusters(values, tol)):
+                return None
         cols = _real_columns(flint, R, n)
         norms = [sum((x * x for x in col), flint.arb(0)).sqrt() for col in cols]
         V = flint.arb_mat(n, n, [cols[k][i] / norms[k] for i in range(n) for k in range(n)]).mid()
-        good = _columns(flint, V, single) if single else None
-        if good is not None:
-            good, ok = _orthonormalise(flint, good, len(single))
-            if not ok:
-                return mpmath_symmetric_eigen(A)
-        parts_values = [values[k] for k in single]
-        parts_vectors = [good] if good is not None else []
-        if clustered:
-            B = _cluster_basis(flint, good, n, len(clustered), bits)
-            S = (B.transpose() * Aa * B).mid()
-            with mpmath.workprec(bits):
-                small = mpmath.matrix([[_to_mpf(S[i, j]) for j in range(S.ncols())] for i in range(S.nrows())])
-                ritz, W = mpmath.eigsy((small + small.T) / 2)
-                Wa = flint.arb_mat(W.rows, W.cols, [_to_arb(flint, W[i, j]) for i in range(W.rows) for j in range(W.cols)])
-            parts_values += [ritz[k] for k in range(len(ritz))]
-            parts_vectors.append((B * Wa).mid())
-        out = np.concatenate([np.array([_to_mpf(x) for x in P.entries()], dtype=object).reshape(n, P.ncols())
-                              for P in parts_vectors], axis=1)
-        all_values = [+v for v in parts_values]
-    order = sorted(range(n), key=lambda k: all_values[k])
-    return [all_values[k] for k in order], out[:, order]
+        V, ok = _orthonormalise(flint, V, n)
+        if not ok:
+            return None
+        out = np.array([_to_mpf(x) for x in V.entries()], dtype=object).reshape(n, n)
+    order = sorted(range(n), key=lambda k: values[k])
+    return [values[k] for k in order], out[:, order]
 
 
 def symmetric_eigen(H: np.ndarray) -> tuple[list, np.ndarray]:
@@ -325,22 +275,6 @@ def pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray
                 v = vectors[:, k]
                 x = x + v * (mpmath.fsum(v * atb) / lam)
     return np.array([+xi for xi in x], dtype=object)
-
-
-def least_squares_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    r""":math:`x = \arg\min\|Ax - b\|` for ``A`` of full column rank, from the normal equations
-    :math:`A^\top A x = A^\top b` formed and solved (Arb's ``arb_mat.solve``) at twice the working bits, so the
-    squared condition number costs no digits; ``None`` when :math:`A^\top A` is not proved nonsingular."""
-    bits = 2 * (mpmath.mp.prec + FLINT_GUARD_BITS)
-    with _arb_precision(bits) as flint:
-        M = _arb_matrix(flint, A)
-        rhs = _arb_matrix(flint, np.asarray(b, dtype=object).reshape(-1, 1))
-        normal = (M.transpose() * M).mid()
-        try:
-            x = normal.solve((M.transpose() * rhs).mid())
-        except (ZeroDivisionError, ValueError):
-            return None
-        return np.array([+_to_mpf(x[i, 0]) for i in range(x.nrows())], dtype=object)
 
 
 def principal_angle_sines(U: np.ndarray, V: np.ndarray) -> list:
