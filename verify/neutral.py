@@ -28,6 +28,9 @@ from theory.fixedpoint import matmul
 from .linalg import as_matrix, norm, pseudo_inverse_solve, right_singular
 from .numeric import INNER_SLACK_DIGITS, pinv_cutoff, solver_goal, stall_factor, working_precision, zero_threshold
 
+#: Distances from the point at which :func:`rank_nearby` looks for the rank of G, nearest first.
+NEARBY_STEPS = (Fraction(1, 1000), Fraction(1, 20), Fraction(1, 4))
+
 __all__ = ["FibrePath", "follow_fibre", "confirm_on_fibre", "FibreMotion", "fibre_motion", "rank_nearby",
            "approach_fibre", "distance_to_target_couplings"]
 
@@ -287,7 +290,7 @@ def fibre_motion(model, theta_exact, directions_low, directions_high, rank: int,
     return FibreMotion(None, None, len(verdicts), None, labels)
 
 
-def rank_nearby(model, theta_exact, directions_exact, dps: int, t=Fraction(1, 1000)):
+def rank_nearby(model, theta_exact, directions_exact, dps: int, steps=NEARBY_STEPS):
     r"""Largest rank of :math:`G` at the points :math:`\theta^* + tu` near :math:`\theta^*`, decided at ``dps`` and ``2·dps``.
 
     ``u`` runs over ``directions_exact`` (the neutral directions tested for tangency) and one seeded
@@ -295,8 +298,25 @@ def rank_nearby(model, theta_exact, directions_exact, dps: int, t=Fraction(1, 10
     :math:`\operatorname{rank} G(\theta^*)` proves that the rank is not locally constant at :math:`\theta^*`:
     the constant-rank theorem, and with it S1's invariance clause, does not apply there (an ``rbm``
     with ``w = 0`` on a uniform target: rank 3 at the point, 5 at nearby points of its fibre).
-    ``None`` when a rank is undecided.
+
+    The distance ``t`` is the first of ``steps`` at which every rank is decided. Any distance gives a
+    valid answer: :math:`J` is real-analytic (every family's energy is built from analytic functions),
+    so the points where :math:`\operatorname{rank} G` is below its generic value form a nowhere dense
+    analytic set, and a rank found anywhere along a segment from :math:`\theta^*` is attained
+    arbitrarily close to it. Small ``t`` comes first only to stay where the energy is defined; a
+    larger one is needed where :math:`G` grows like a high power of ``t`` (the paramagnetic ``tanh``
+    network with N = 4: a singular value :math:`\approx 6\cdot10^{-26}` at :math:`t = 10^{-3}`,
+    straddling the zero threshold at dps 50). ``None`` when a rank is undecided at every distance.
     """
+    for t in steps:
+        ranks = _ranks_at(model, theta_exact, directions_exact, dps, t)
+        if ranks is not None:
+            return max(ranks) if ranks else None
+    return None
+
+
+def _ranks_at(model, theta_exact, directions_exact, dps: int, t: Fraction) -> list[int] | None:
+    """Ranks of :math:`G(\theta^* + tu/\|u\|)` for each direction (and a seeded random one); ``None`` if one is undecided."""
     from .linalg import singular_values
     from .numeric import zero_decision
 
@@ -318,4 +338,4 @@ def rank_nearby(model, theta_exact, directions_exact, dps: int, t=Fraction(1, 10
         if any(z is None for z in zeros):
             return None
         ranks.append(sum(1 for z in zeros if not z))
-    return max(ranks) if ranks else None
+    return ranks

@@ -88,6 +88,21 @@ def test_paramagnetic_tanh_network_moves_J_at_third_order():
     assert c.neutral_invariant is False and c.invariance_order == 3
 
 
+def test_paramagnetic_tanh_network_with_four_spins_decides_the_rank_nearby():
+    # N = 4, M = 2: at t = 1e-3 from the point the smallest singular value of G is about 6e-26 (a high
+    # power of t), straddling the zero threshold at dps 50; the rank nearby must still be decided (by
+    # stepping further out, valid because J is analytic) and J found to move at third order
+    from verify.cases import parse_target
+    from verify.spurious import construct
+
+    model = model_from_spec({"family": "mlp", "n": 4, "hidden": 2, "activation": "tanh"})
+    target = parse_target({"named": "pairwise", "seed": 1}, 4)
+    point = construct("paramagnetic", model, target, 50)
+    c = classify(model, target, point.theta, 50)
+    assert c.rank_G == 4 and c.rank_G_nearby is not None and c.rank_G_nearby > 4
+    assert c.neutral_invariant is False and c.invariance_order == 3
+
+
 def test_a_smooth_fibre_is_invariant_at_every_order():
     # product N = 2 at a data-consistent point: the fibre u_A v_A = J^D_A is a smooth product of
     # hyperbolas, and the rescalings are tangent to it
