@@ -82,11 +82,11 @@ class Arith:
         """Integer array (e.g. spins) converted to this number type."""
         arr = np.asarray(values)
         if self.dtype is object:
-            out = np.empty(arr.shape, dtype=object)
-            flat = out.reshape(-1)
-            for k, v in enumerate(arr.reshape(-1)):
-                flat[k] = self.scalar(Fraction(int(v)))
-            return out
+            distinct, where = np.unique(arr, return_inverse=True)  # spins and characters: a few values
+            converted = np.empty(len(distinct), dtype=object)
+            for k, v in enumerate(distinct):
+                converted[k] = self.scalar(Fraction(int(v)))
+            return converted[where.reshape(-1)].reshape(arr.shape)
         return arr.astype(self.dtype)
 
     def logsumexp(self, x: np.ndarray):

@@ -21,7 +21,7 @@ import mpmath
 import numpy as np
 from mpmath.libmp import from_man_exp
 
-__all__ = ["is_mpf_array", "to_fixed", "from_fixed", "matmul"]
+__all__ = ["is_mpf_array", "to_fixed", "from_fixed", "matmul", "integer_matmul"]
 
 GUARD_BITS = 24
 
@@ -89,6 +89,18 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ia, sa = to_fixed(a)
     ib, sb = to_fixed(b)
     return from_fixed(_integer_matmul(ia, ib), sa + sb)
+
+
+def integer_matmul(ints: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``ints @ b`` for an integer matrix (characters, spins) and an ``mpf`` vector or matrix: the integer
+    products exact, each entry rounded once (other number types: numpy's ``@``)."""
+    b = np.asarray(b)
+    if not is_mpf_array(b):
+        return np.asarray(ints) @ b
+    column = b.reshape(-1, 1) if b.ndim == 1 else b
+    ib, sb = to_fixed(column)
+    out = from_fixed(_integer_matmul(np.asarray(ints, dtype=object), ib), sb)
+    return out.reshape(-1) if b.ndim == 1 else out
 
 
 def _integer_matmul(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:

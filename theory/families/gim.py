@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
 import sympy as sp
 
 from ..conventions import check_n, format_subset, latex_subset, subsets
 from ..errors import SpecError
+from ..fixedpoint import integer_matmul, is_mpf_array
 from .base import Model, Param, characters, check_params_object, int_at_least, subset_dict
 
 __all__ = ["GIM"]
@@ -52,6 +54,9 @@ class GIM(Model):
         return sp.Add(*[p.symbol * sp.Mul(*[s[i - 1] for i in p.index]) for p in self.params])
 
     def energy(self, theta, arith):
+        theta = np.asarray(theta)
+        if is_mpf_array(theta):
+            return integer_matmul(self._chi, theta)
         return arith.ints(self._chi) @ theta
 
     def energy_grad(self, theta, arith):
