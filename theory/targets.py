@@ -10,7 +10,8 @@ one-line :class:`~theory.errors.SpecError`:
 * :func:`from_couplings` — ``{"1,2": value}`` in the spin or Boolean gauge;
 * :func:`from_samples` — rows of :math:`\pm1` or of :math:`0/1` (:math:`v=1 \iff s=+1`); every
   configuration must be observed, unless a pseudocount is added to every count;
-* :func:`named` — seeded families ``independent``, ``pairwise``, ``random-couplings``, ``parity``.
+* :func:`named` — seeded families ``independent``, ``pairwise``, ``random-couplings``, ``parity``, and the
+  targets with structure at every order ``decaying-couplings`` and ``teacher-rbm``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ from .walsh import boolean_to_spin, spin_couplings
 
 __all__ = ["Target", "from_probabilities", "from_couplings", "from_samples", "named", "NAMED_TARGETS"]
 
-NAMED_TARGETS = ("independent", "pairwise", "random-couplings", "parity")
+NAMED_TARGETS = ("independent", "pairwise", "random-couplings", "parity", "decaying-couplings", "teacher-rbm")
+#: defaults of the targets with structure at every order
+DECAY_DEFAULT = 0.5
+TEACHER_SCALE_DEFAULT = 1.0
 
 
 @dataclass(frozen=True)
@@ -189,14 +193,60 @@ def _round(x: float, digits: int = 4) -> Fraction:
     return Fraction(f"{x:.{digits}f}")
 
 
-def named(name: str, n: int, seed: int = 0, scale=None, max_order: int | None = None) -> Target:
-    r"""Seeded synthetic targets, couplings rounded to 4 decimals (exact rationals):
+def _decay(value) -> float:
+    if value is None:
+        return DECAY_DEFAULT
+    d = float(parse_number(value, "target.decay"))
+    if not 0 < d <= 1:
+        raise SpecError(f"target.decay must lie in (0, 1], got {show_value(value)}")
+    return d
+
+
+def _hidden(value, n: int) -> int:
+    if value is None:
+        return 2 * n
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 64:
+        raise SpecError(f"target.hidden must be an integer in 1..64 (the teacher's hidden units), got {show_value(value)}")
+    return value
+
+
+def decaying_scales(n: int, scale: float = 1.0, decay: float = DECAY_DEFAULT) -> np.ndarray:
+    r"""Standard deviation of one coupling of order :math:`k = 1..n` of ``decaying-couplings``:
+    :math:`\sigma_k = s\,d^{\,k-1}/\sqrt{\binom nk}`, so that :math:`E\|J_k\|^2 = (s\,d^{\,k-1})^2`."""
+    from math import comb
+
+    return np.array([scale * decay ** (k - 1) / np.sqrt(comb(n, k)) for k in range(1, n + 1)])
+
+
+def teacher_log_probabilities(n: int, seed: int, hidden: int, scale: float) -> np.ndarray:
+    r"""Unnormalised :math:`\log p` of the teacher RBM of ``teacher-rbm`` on the :math:`2^n` configurations:
+    :math:`\sum_i a_is_i + \sum_\mu \log\cosh(b_\mu + \sum_i w_{i\mu}s_i)` with
+    :math:`w \sim s\,N(0,1)/\sqrt n`, :math:`a \sim 0.2\,N(0,1)`, :math:`b \sim 0.5\,N(0,1)` (seeded)."""
+    from .conventions import spin_table
+
+    rng = np.random.default_rng(seed)
+    w = scale * rng.standard_normal((n, hidden)) / np.sqrt(n)
+    a = 0.2 * rng.standard_normal(n)
+    b = 0.5 * rng.standard_normal(hidden)
+    S = spin_table(n).astype(np.float64)
+    x = b + S @ w
+    return S @ a + (np.abs(x) + np.log1p(np.exp(-2 * np.abs(x))) - np.log(2.0)).sum(axis=1)
+
+
+def named(name: str, n: int, seed: int = 0, scale=None, max_order: int | None = None, decay=None,
+          hidden: int | None = None) -> Target:
+    r"""Seeded synthetic targets, couplings rounded to 4 decimals (6 for the last two; exact rationals):
 
     * ``independent``: fields :math:`J_i \sim \mathcal U(-s, s)`, :math:`s` = scale (default 1);
     * ``pairwise``: fields and pair couplings :math:`\sim s\,\mathcal N(0,1)` (default :math:`s = 0.5`);
     * ``random-couplings``: every :math:`J_A` with :math:`|A| \le` ``max_order`` (default ``n``)
       :math:`\sim s\,\mathcal N(0,1)` (default :math:`s = 0.5`);
-    * ``parity``: :math:`J_{1..N} = s` (default 1) plus fields :math:`\sim 0.1\,\mathcal N(0,1)`.
+    * ``parity``: :math:`J_{1..N} = s` (default 1) plus fields :math:`\sim 0.1\,\mathcal N(0,1)`;
+    * ``decaying-couplings``: every :math:`J_A \sim \sigma_{|A|}\mathcal N(0,1)` with
+      :math:`\sigma_k = s\,d^{\,k-1}/\sqrt{\binom nk}` (:func:`decaying_scales`; default :math:`s = 1`,
+      ``decay`` :math:`d = 0.5`): the order-:math:`k` couplings have norm about :math:`s\,d^{\,k-1}` at every :math:`n`;
+    * ``teacher-rbm``: the distribution of a random RBM with ``hidden`` (default :math:`2n`) spin hidden units
+      (:func:`teacher_log_probabilities`, weight scale :math:`s`, default 1), stored by its spin-gauge couplings.
     """
     check_n(n)
     if not isinstance(name, str) or name not in NAMED_TARGETS:
@@ -205,11 +255,15 @@ def named(name: str, n: int, seed: int = 0, scale=None, max_order: int | None = 
         raise SpecError(f"target.seed must be an integer in 0..2^64-1, got {show_value(seed)}")
     if max_order is not None and name != "random-couplings":
         raise SpecError(f"target.max_order applies to the random-couplings target only, not to {name!r}")
+    if decay is not None and name != "decaying-couplings":
+        raise SpecError(f"target.decay applies to the decaying-couplings target only, not to {name!r}")
+    if hidden is not None and name != "teacher-rbm":
+        raise SpecError(f"target.hidden applies to the teacher-rbm target only, not to {name!r}")
     rng = np.random.default_rng(seed)
     if scale is not None:
         sc = float(parse_number(scale, "target.scale"))
     else:
-        sc = 1.0 if name in ("independent", "parity") else 0.5
+        sc = {"independent": 1.0, "parity": 1.0, "decaying-couplings": 1.0, "teacher-rbm": TEACHER_SCALE_DEFAULT}.get(name, 0.5)
     J = {}
     if name == "independent":
         for i in range(1, n + 1):
@@ -220,6 +274,15 @@ def named(name: str, n: int, seed: int = 0, scale=None, max_order: int | None = 
             raise SpecError(f"target.max_order must be an integer in 1..{n}, got {show_value(max_order)}")
         for A in subsets(n, min(K, n)):
             J[A] = _round(sc * rng.standard_normal())
+    elif name == "decaying-couplings":
+        sigma = decaying_scales(n, sc, _decay(decay))
+        for A in subsets(n, n):
+            J[A] = _round(sigma[len(A) - 1] * rng.standard_normal(), 6)
+    elif name == "teacher-rbm":
+        M = _hidden(hidden, n)
+        Jt = spin_couplings(teacher_log_probabilities(n, seed, M, sc), n)
+        for A, v in zip(subsets(n), Jt):
+            J[A] = _round(float(v), 6)
     else:
         for i in range(1, n + 1):
             J[(i,)] = _round(0.1 * rng.standard_normal())
@@ -229,6 +292,10 @@ def named(name: str, n: int, seed: int = 0, scale=None, max_order: int | None = 
         spec["scale"] = str(scale)
     if max_order is not None:
         spec["max_order"] = max_order
+    if decay is not None:
+        spec["decay"] = str(decay)
+    if hidden is not None:
+        spec["hidden"] = hidden
     index = subset_index(n)
     values = [Fraction(0)] * len(index)
     for A, v in J.items():

@@ -83,7 +83,7 @@ def parse_target(obj, n: int | None) -> T.Target:
     if len(forms) != 1:
         raise SpecError(f"target must have exactly one of {', '.join(_TARGET_FORMS)}; found {forms or 'none'}")
     allowed = {"probabilities": {"pseudocount"}, "couplings": {"gauge"}, "samples": {"pseudocount"},
-               "named": {"seed", "scale", "max_order"}}[forms[0]] | {forms[0], "n"}
+               "named": {"seed", "scale", "max_order", "decay", "hidden"}}[forms[0]] | {forms[0], "n"}
     extra = sorted(set(obj) - allowed)
     if extra:
         raise SpecError(f"target has unknown keys {extra} for the {forms[0]!r} form; allowed: {sorted(allowed)}")
@@ -103,7 +103,8 @@ def parse_target(obj, n: int | None) -> T.Target:
         return T.from_couplings(obj["couplings"], n, obj.get("gauge", "spin"), spec=spec)
     if form == "samples":
         return T.from_samples(obj["samples"], n, obj.get("pseudocount"), spec=spec)
-    return T.named(obj["named"], n, obj.get("seed", 0), obj.get("scale"), obj.get("max_order"))
+    return T.named(obj["named"], n, obj.get("seed", 0), obj.get("scale"), obj.get("max_order"), obj.get("decay"),
+                   obj.get("hidden"))
 
 
 def _plain(obj):

@@ -198,8 +198,17 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--dps", type=_dps, default=SWEEP_DPS, help=f"precision of the endpoint classification (default {SWEEP_DPS})")
     sw.add_argument("--case", default=None, help="run one sweep case by id and print its record")
     sw.add_argument("--json", dest="json_out", default=None, help="write the summary to this file")
-    sw.add_argument("--plot", default=None, help="learning times per order across the sweep (PNG)")
+    sw.add_argument("--plot", default=None,
+                    help="two panels: median t_k against k (one line per N), delays against log(1/eps) (PNG)")
     sw.add_argument("--metric", default="moment", help="metric of the printed summary and the plot")
+    sw.add_argument("--cases", dest="cases_file", default=None,
+                    help="the case list as a JSON file (model, target, eps list, seeds) instead of the enumerated sweep")
+    sw.add_argument("--scheduler", default=None, help="run the cases on an existing Dask cluster (tcp://host:port)")
+    sw.add_argument("--endpoint", choices=("auto", "classify", "float64"), default=None,
+                    help="endpoint classification: auto (high precision up to N = 6, a float64 summary above), "
+                         "classify, float64 (default: what the cases say, auto for the enumerated sweep)")
+    sw.add_argument("--law", dest="law_out", default=None,
+                    help="write the learning-time law (fits, bootstrap intervals, predictions) to this JSON file")
     sw.add_argument("--threshold", type=_threshold, default=0.2)
     sw.add_argument("--no-progress", action="store_true")
     sw.add_argument("--allow-large", action="store_true", help=f"start even when the estimate exceeds {LARGE_SECONDS // 60} min")
@@ -325,13 +334,19 @@ def _scaling(args) -> int:
 
 
 def _sweep(args) -> int:
+    import dataclasses
+
     from .learning import METRICS
     from .runner import worker_count
-    from .sweep import THRESHOLDS, estimate_case_seconds, read_store, run_case, run_sweep, summarize, sweep_cases
+    from .sweep import (THRESHOLDS, estimate_case_seconds, load_cases, read_store, run_case, run_sweep, summarize,
+                        sweep_cases)
 
-    cases = sweep_cases(ns=args.n, quick=args.quick)
+    cases = load_cases(args.cases_file) if args.cases_file else sweep_cases(ns=args.n, quick=args.quick)
+    if args.endpoint:
+        cases = [dataclasses.replace(c, endpoint=args.endpoint) for c in cases]
     if args.case:
-        match = [c for c in cases + sweep_cases(ns=(3, 4)) if c.id == args.case]
+        pool = cases if args.cases_file else cases + sweep_cases(ns=(3, 4))
+        match = [c for c in pool if c.id == args.case]
         if not match:
             raise SpecError(f"no sweep case is called {args.case!r}; see the ids in the store or the summary")
         _check_work(estimate_case_seconds(match[0]), 1, f"sweep case {args.case!r}", args.allow_large, "choose a smaller case")
@@ -344,17 +359,19 @@ def _sweep(args) -> int:
         raise SpecError(f"unknown metric {args.metric!r}; choose one of {', '.join(METRICS)}")
     _check_output(args.store, "--store")
     _check_output(args.json_out, "--json")
+    _check_output(args.law_out, "--law")
     _check_plot(args.plot)
     if Path(args.store).exists():
         stored = set(read_store(args.store, quiet=True))
         todo = [c for c in cases if c.id not in stored]
     else:
         todo = cases
-    workers = worker_count(args.jobs, len(todo))
+    workers = (os.cpu_count() or 1) if args.scheduler else worker_count(args.jobs, len(todo))
+    what = f"N = {','.join(map(str, args.n))}" if not args.cases_file else f"from {args.cases_file}"
     _check_work(sum(estimate_case_seconds(c) for c in todo), workers,
-                f"the sweep ({len(todo)} flows to run, N = {','.join(map(str, args.n))})", args.allow_large,
-                "lower --n or use --quick")
-    records = run_sweep(cases, args.store, args.jobs, args.dps, progress=not args.no_progress)
+                f"the sweep ({len(todo)} flows to run, {what})", args.allow_large,
+                "lower --n or use --quick" if not args.cases_file else "shorten the case list")
+    records = run_sweep(cases, args.store, args.jobs, args.dps, progress=not args.no_progress, scheduler=args.scheduler)
     summary = summarize(records)
     row = summary["H2"][key]
     print(f"H2 ({key}): {row['ordered']} of {row['cases']} cases have t_1 <= ... <= t_N")
@@ -366,13 +383,22 @@ def _sweep(args) -> int:
           f"{summary['H3']['order_1_matched']} of {summary['H3']['fixed_point_endpoints']} fixed points, order 2 at "
           f"{summary['H3']['order_2_matched']}; low-order spurious without an unstable direction: "
           f"{summary['H3']['low_order_spurious_without_unstable_direction'] or 'none'}")
+    law = None
+    if args.law_out or len({r["eps"] for r in records.values()}) >= 3:
+        from .learning_law import format_law, law_summary
+
+        law = law_summary(list(records.values()), metrics=(args.metric,) if not args.law_out else METRICS,
+                          thresholds=(args.threshold,) if not args.law_out else THRESHOLDS)
+        print(format_law(law, key))
     written = True
     if args.json_out:
         written = _write_output(args.json_out, json.dumps(summary, indent=2), "--json")
+    if args.law_out:
+        written = _write_output(args.law_out, json.dumps(law, indent=1), "--law") and written
     if args.plot:
-        from .plots import plot_learning_times
+        from .learning_law import plot_law
 
-        plot_learning_times(list(records.values()), args.metric, args.threshold, args.plot)
+        plot_law(list(records.values()), args.metric, args.threshold, args.plot)
     if not written:
         return 2
     return 1 if summary["H3"]["low_order_spurious_without_unstable_direction"] else 0

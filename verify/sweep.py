@@ -29,12 +29,17 @@ from theory.errors import SpecError
 from theory.families import model_from_spec
 
 from .cases import parse_target
-from .learning import METRICS, integrate, is_ordered, learning_times, order_errors, settling_times, small_weight_init
+from .learning import METRICS, is_ordered, learning_times, settling_times, small_weight_init
 
 __all__ = ["SweepCase", "sweep_cases", "run_case", "run_sweep", "read_store", "summarize", "THRESHOLDS",
-           "estimate_case_seconds"]
+           "estimate_case_seconds", "load_cases", "ENDPOINTS", "CLASSIFY_MAX_N"]
 
 THRESHOLDS = (0.5, 0.2, 0.1)
+#: endpoint policies: ``auto`` classifies at high precision up to :data:`CLASSIFY_MAX_N` spins and records a
+#: float64 summary above; ``classify`` always classifies; ``float64`` never does
+ENDPOINTS = ("auto", "classify", "float64")
+#: the most spins at which ``auto`` classifies the endpoint at high precision (mpmath on D = 2^N - 1 couplings)
+CLASSIFY_MAX_N = 6
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +52,8 @@ class SweepCase:
     eps: float
     seed: int
     t_max: float = 1e6
+    endpoint: str = "auto"
+    source: str | None = None
 
     def __eq__(self, other) -> bool:
         return isinstance(other, SweepCase) and other.id == self.id and other.t_max == self.t_max
@@ -58,6 +65,15 @@ class SweepCase:
         model = model_from_spec(self.model)
         target = parse_target(self.target, model.n)
         return model, target, small_weight_init(model, self.eps, self.seed)
+
+    def classifies(self) -> bool:
+        """Whether the endpoint is classified at high precision (:data:`ENDPOINTS`)."""
+        n = int(self.model.get("n", 0))
+        return self.endpoint == "classify" or (self.endpoint == "auto" and n <= CLASSIFY_MAX_N)
+
+    def reproduce(self) -> str:
+        where = f" --cases '{self.source}'" if self.source else ""
+        return f"ebm-verify sweep{where} --case '{self.id}'"
 
     def case_json(self) -> dict:
         model, _, theta0 = self.build()
@@ -125,15 +141,49 @@ def _endpoint(model, target, theta_end, trajectory, dps: int) -> dict:
     }
 
 
+def _endpoint_float64(model, target, trajectory, reason: str) -> dict:
+    """The float64 summary recorded instead of a high-precision classification: ``diverging`` as there, else
+    ``unclassified`` with ‖θ‖, ‖∇ℓ‖, the signs of H's eigenvalues and the per-order moment residuals at t_max."""
+    from .flow64 import State64
+    from .search import diverging
+
+    p_data = target.probability_array(FLOAT64)
+    record = [(0.0, 0.0, 0.0)]
+    for t_mark in (1e3, 1e4, 1e5, 1e6):
+        if trajectory.times[-1] >= t_mark * 0.999:
+            j = int(np.argmin(np.abs(np.log10(trajectory.times) - np.log10(t_mark))))
+            th = trajectory.thetas[j]
+            record.append((float(trajectory.times[j]), float(np.linalg.norm(th)),
+                           float(np.linalg.norm(State64(model, th, p_data).gradient))))
+    end = State64(model, trajectory.thetas[-1], p_data)
+    grad = float(np.linalg.norm(end.gradient))
+    if diverging(record):
+        return {"kind": "diverging", "precision": "float64",
+                "note": f"‖∇ℓ‖ falls like 1/t while ‖θ‖ grows (‖θ‖ = {record[-1][1]:.2f} at t = {record[-1][0]:.0e})"}
+    ev = np.linalg.eigvalsh(end.hessian())
+    tol = 1e-8 * max(1.0, float(np.max(np.abs(ev))))
+    return {"kind": "unclassified", "precision": "float64",
+            "note": f"float64 summary at t_max, no high-precision classification ({reason})",
+            "theta_norm": float(np.linalg.norm(end.theta)), "gradient_norm": grad,
+            "float64_stable": int(np.sum(ev < -tol)), "float64_unstable": int(np.sum(ev > tol)),
+            "float64_near_zero": int(np.sum(np.abs(ev) <= tol)), "lowest_inconsistent_order": None,
+            "inconsistent_orders": None, "stable": None, "neutral": None, "unstable": None}
+
+
 def run_case(sc: SweepCase, dps: int = 30) -> dict:
-    """Run one sweep case: learning times of every metric and threshold, final KL, endpoint."""
+    """Run one sweep case on the float64 engine (:mod:`verify.flow64`): learning and settling times of every
+    metric and threshold, final KL, and the endpoint (classified at ``dps`` digits when :meth:`SweepCase.classifies`,
+    else a float64 summary)."""
+    from .flow64 import all_order_errors64, integrate64
+
     start = time.perf_counter()
     model, target, theta0 = sc.build()
-    tr = integrate(model, target, theta0, t_max=sc.t_max)
+    tr = integrate64(model, target, theta0, t_max=sc.t_max)
+    flow_seconds = time.perf_counter() - start
     learning, absolute = {}, {}
-    for metric in METRICS:
-        errors, abs_orders = order_errors(model, target, tr.thetas, metric)
+    for metric, (errors, abs_orders) in all_order_errors64(model, target, tr.thetas).items():
         absolute[metric] = [k + 1 for k, a in enumerate(abs_orders) if a]
+        errors = np.where(np.isnan(errors), np.inf, errors)  # a failed maxent fit is not a passage below δ
         for delta in THRESHOLDS:
             lt = learning_times(tr.times, errors, delta)
             learning[f"{metric}@{delta}"] = {
@@ -145,18 +195,26 @@ def run_case(sc: SweepCase, dps: int = 30) -> dict:
     J = model_couplings(model, theta_end, FLOAT64)
     final_kl = kl_divergence(target.probability_array(FLOAT64), target.log_probability_array(FLOAT64),
                              log_probabilities(J, model.n, FLOAT64))
+    if sc.classifies():
+        endpoint = _endpoint(model, target, theta_end, tr, dps)
+    else:
+        reason = (f"endpoint policy auto: N = {model.n} > {CLASSIFY_MAX_N}" if sc.endpoint == "auto"
+                  else f"endpoint policy {sc.endpoint}")
+        endpoint = _endpoint_float64(model, target, tr, reason)
     return {
         "id": sc.id,
         "case": sc.case_json(),
         "eps": sc.eps,
         "seed": sc.seed,
         "t_max": sc.t_max,
+        "engine": "float64",
         "integrator": {"success": tr.success, "message": tr.message},
         "learning": learning,
         "absolute_orders": absolute,
         "final_kl": float(final_kl),
-        "endpoint": _endpoint(model, target, theta_end, tr, dps),
-        "reproduce": f"ebm-verify sweep --case '{sc.id}'",
+        "endpoint": endpoint,
+        "reproduce": sc.reproduce(),
+        "flow_seconds": round(flow_seconds, 2),
         "seconds": round(time.perf_counter() - start, 2),
     }
 
@@ -232,15 +290,157 @@ def _append(path, record: dict) -> None:
 
 
 def estimate_case_seconds(sc: SweepCase) -> float:
-    """A rough estimate of one sweep case's CPU seconds: the flow and the five metrics grow like 2^N P^2
-    (about 5 s for N = 3, 4 with two or three hidden units, 35 s for N = 4, M = 7 on this machine), the
-    maximum-entropy metric like D^3."""
+    """A rough estimate of one sweep case's CPU seconds on the float64 engine: the flow and the per-order
+    errors grow like 2^N P (about 1 s for N = 6, 5-10 s for N = 8, 10-30 s for N = 10 on this machine), plus
+    about 5 s (N = 3, 4) to a minute (N = 6) for a high-precision endpoint classification."""
     from theory.families import family_class
 
     model = sc.model
     n = int(model.get("n", 3))
     P = family_class(model.get("family")).count_parameters(model) or 2**n
-    return 3.0 + 1.3e-3 * 2**n * P**2 * max(1.0, sc.t_max / 1e6) ** 0.1 + 1e-6 * 8**n
+    flow = 0.5 + 3e-4 * 2**n * P * max(1.0, sc.t_max / 1e6) ** 0.1
+    return flow + (4.0 + 2e-3 * 8**n if sc.classifies() else 0.0)
+
+
+# --- case files ---------------------------------------------------------------------------------------------
+
+#: keys of one entry of a case file
+_ENTRY_KEYS = {"model", "n", "family", "hidden", "activation", "hidden_units", "target", "eps", "seeds", "t_max",
+               "endpoint", "tag"}
+_MODEL_SHORTHAND = ("family", "n", "hidden", "activation", "hidden_units")
+
+
+def _tag(spec: dict, first: str) -> str:
+    rest = [f"{k}{v}" if k not in ("activation", "hidden_units") else str(v)
+            for k, v in sorted(spec.items()) if k not in (first, "n", "hidden", "seed")]
+    return "-".join(rest)
+
+
+def model_tag(spec: dict) -> str:
+    """``family-nN-mM[-activation|-hidden units][-other keys]``, the model part of a case id."""
+    head = [str(spec.get("family")), f"n{spec.get('n')}"] + ([f"m{spec['hidden']}"] if "hidden" in spec else [])
+    rest = _tag(spec, "family")
+    return "-".join(head) + (f"-{rest}" if rest else "")
+
+
+def target_tag(spec: dict) -> str:
+    """``name-sSEED[-other keys]`` for a named target, the target part of a case id."""
+    rest = _tag(spec, "named")
+    return f"{spec['named']}-s{spec.get('seed', 0)}" + (f"-{rest}" if rest else "")
+
+
+def _number_list(value, where: str, what: str, integer: bool) -> list:
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise SpecError(f"{where}.{what} is empty")
+    out = []
+    for v in values:
+        ok = isinstance(v, int) and not isinstance(v, bool) and v >= 0 if integer else (
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and 0 < v <= 10)
+        if not ok:
+            want = "integers >= 0" if integer else "numbers in (0, 10]"
+            raise SpecError(f"{where}.{what} must be {want} (or a list of them), got {json.dumps(v)}")
+        out.append(v)
+    return out
+
+
+def parse_cases(doc, source: str | None = None) -> list[SweepCase]:
+    """Sweep cases from a case-list document: ``{"t_max": ..., "endpoint": ..., "cases": [entry, ...]}`` (or the
+    list alone). An entry gives the model (``"model": {...}`` or its keys ``family, n, hidden, activation,
+    hidden_units`` inline), ``"target"`` (a target object or a target name), ``"eps"`` and ``"seeds"`` (numbers or
+    lists: one case per pair), optionally ``t_max``, ``endpoint`` (``auto``, ``classify``, ``float64``) and
+    ``tag`` (the id's model/target part). Errors are one line naming the entry."""
+    where0 = source or "the case list"
+    if isinstance(doc, list):
+        doc = {"cases": doc}
+    if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
+        raise SpecError(f"{where0} must be a JSON object with a list \"cases\" (or the list itself)")
+    extra = sorted(set(doc) - {"cases", "t_max", "endpoint", "comment"})
+    if extra:
+        raise SpecError(f"{where0} has unknown keys {extra}; allowed: cases, t_max, endpoint, comment")
+    defaults = {"t_max": doc.get("t_max", 1e6), "endpoint": doc.get("endpoint", "auto")}
+    out: list[SweepCase] = []
+    seen: set = set()
+    for i, entry in enumerate(doc["cases"]):
+        where = f"{where0}: cases[{i}]"
+        if not isinstance(entry, dict):
+            raise SpecError(f"{where} must be a JSON object, got {type(entry).__name__}")
+        extra = sorted(set(entry) - _ENTRY_KEYS)
+        if extra:
+            raise SpecError(f"{where} has unknown keys {extra}; allowed: {sorted(_ENTRY_KEYS)}")
+        inline = [k for k in _MODEL_SHORTHAND if k in entry]
+        if ("model" in entry) == bool(inline):
+            raise SpecError(f"{where} must give the model either as \"model\": {{...}} or by the keys "
+                            f"{', '.join(_MODEL_SHORTHAND)}, not both or neither")
+        spec = entry["model"] if "model" in entry else {k: entry[k] for k in inline}
+        for k in ("target", "eps", "seeds"):
+            if k not in entry:
+                raise SpecError(f"{where} has no \"{k}\"")
+        tspec = {"named": entry["target"]} if isinstance(entry["target"], str) else entry["target"]
+        try:
+            model = model_from_spec(spec)
+            parse_target(tspec, model.n)
+        except SpecError as err:
+            raise SpecError(f"{where}: {err}") from None
+        eps_list = _number_list(entry["eps"], where, "eps", integer=False)
+        seeds = _number_list(entry["seeds"], where, "seeds", integer=True)
+        t_max = entry.get("t_max", defaults["t_max"])
+        if isinstance(t_max, bool) or not isinstance(t_max, (int, float)) or not 1 <= t_max <= 1e12:
+            raise SpecError(f"{where}.t_max must be a number in [1, 1e12], got {json.dumps(t_max)}")
+        endpoint = entry.get("endpoint", defaults["endpoint"])
+        if endpoint not in ENDPOINTS:
+            raise SpecError(f"{where}.endpoint must be one of {', '.join(ENDPOINTS)}, got {json.dumps(endpoint)}")
+        tag = entry.get("tag")
+        if tag is None:
+            if "named" not in tspec:
+                raise SpecError(f"{where} has a target that is not named: give the entry a \"tag\" for its ids")
+            tag = f"{model_tag(model.spec())}/{target_tag(tspec)}"
+        elif not isinstance(tag, str) or not tag.strip():
+            raise SpecError(f"{where}.tag must be a non-empty string")
+        for e in eps_list:
+            for seed in seeds:
+                sc = SweepCase(f"{tag}/eps{e:g}-seed{seed}", dict(model.spec()), tspec, float(e), int(seed),
+                               float(t_max), endpoint, source)
+                if sc.id in seen:
+                    raise SpecError(f"{where} repeats the case {sc.id!r}")
+                seen.add(sc.id)
+                out.append(sc)
+    if not out:
+        raise SpecError(f"{where0} lists no cases")
+    return out
+
+
+def load_cases(path) -> list[SweepCase]:
+    """:func:`parse_cases` of a JSON file; a missing or malformed file is a one-line :class:`SpecError`."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as err:
+        raise SpecError(f"cannot read the case list {str(p)!r}: {err.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SpecError(f"{p}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+    return parse_cases(doc, str(path))
+
+
+def law_case_list(ns=range(4, 11), eps=(1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6), seeds=(0,), targets=None,
+                  extra_seeds: dict | None = None, t_max: float = 1e6) -> dict:
+    """The case list of the learning-time law (issue 15): for each N, ``rbm`` with M = N/2 and M = N and ``mlp``
+    tanh with M = N/2, on the ``decaying-couplings`` and ``teacher-rbm`` targets (seed 1), every ε, the
+    ``seeds`` (``extra_seeds``: more seeds for some N), float64 endpoints."""
+    targets = targets or ({"named": "decaying-couplings", "seed": 1}, {"named": "teacher-rbm", "seed": 1})
+    entries = []
+    for n in ns:
+        half = max(1, n // 2)
+        models = [{"family": "rbm", "n": n, "hidden": half, "hidden_units": "spin"},
+                  {"family": "rbm", "n": n, "hidden": n, "hidden_units": "spin"},
+                  {"family": "mlp", "n": n, "hidden": half, "activation": "tanh"}]
+        for m in models:
+            for t in targets:
+                entries.append({"model": m, "target": dict(t), "eps": list(eps),
+                                "seeds": list((extra_seeds or {}).get(n, seeds))})
+    return {"comment": "issue 15: the learning-time law", "t_max": t_max, "endpoint": "float64", "cases": entries}
 
 
 _CASES: list = []
@@ -250,8 +450,36 @@ def _work(index: int, dps: int) -> dict:
     return run_case(_CASES[index], dps)
 
 
-def run_sweep(cases: list[SweepCase], store, workers: int | None = None, dps: int = 30, progress: bool = True) -> dict[str, dict]:
-    """Run the cases missing from ``store`` (JSON lines), appending each record as it finishes.
+def _run_on_dask(scheduler: str, todo: list[SweepCase], dps: int, keep) -> None:
+    """The cases on an existing Dask cluster (``scheduler``: its address, or a ``distributed.Client``),
+    each record kept as it arrives; Ctrl-C cancels what has not finished."""
+    try:
+        from distributed import Client, as_completed as dask_completed
+    except ImportError:
+        raise SpecError("--scheduler needs Dask's distributed scheduler: pip install 'dask[distributed]'") from None
+    own = isinstance(scheduler, str)
+    try:
+        client = Client(scheduler, timeout=20) if own else scheduler
+    except (OSError, TimeoutError) as err:
+        raise SpecError(f"cannot reach the Dask scheduler at {scheduler!r}: {err}") from None
+    futures: dict = {}
+    try:
+        futures = {client.submit(run_case, sc, dps, pure=False, key=f"sweep-{k}-{sc.id}"): sc.id
+                   for k, sc in enumerate(todo)}
+        for fut in dask_completed(list(futures)):
+            keep(fut.result())
+    except KeyboardInterrupt:
+        client.cancel([f for f in futures if not f.done()])
+        raise
+    finally:
+        if own:
+            client.close()
+
+
+def run_sweep(cases: list[SweepCase], store, workers: int | None = None, dps: int = 30, progress: bool = True,
+              scheduler=None) -> dict[str, dict]:
+    """Run the cases missing from ``store`` (JSON lines), appending each record as it finishes; locally on
+    ``workers`` processes, or on the Dask cluster at ``scheduler`` (an address or a ``distributed.Client``).
 
     ``workers`` is capped at the cases to run and the CPUs. Ctrl-C terminates the workers at once (what
     finished is stored). When the store cannot be appended to (a full disk), the remaining records go to
@@ -291,7 +519,9 @@ def run_sweep(cases: list[SweepCase], store, workers: int | None = None, dps: in
         bar.update(1)
 
     try:
-        if workers <= 1:
+        if scheduler is not None and todo:
+            _run_on_dask(scheduler, todo, dps, keep)
+        elif workers <= 1:
             for k in range(len(todo)):
                 keep(_work(k, dps))
         else:
