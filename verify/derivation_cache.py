@@ -157,8 +157,9 @@ def _imported_modules(name: str, path: Path):
     more is only safer), with their parent packages: a scan of the import statements' text, about ten times
     faster than parsing every source with :mod:`ast` (a test checks that both find the same modules)."""
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-    found = []
-    for dots, module, names, plain in _IMPORT.findall(_source_bytes(path).decode("utf-8", "replace")):
+    source = _source_bytes(path).decode("utf-8", "replace")
+    found = list(_auto_imported(name, path, source))
+    for dots, module, names, plain in _IMPORT.findall(source):
         if plain:
             found += [item.split()[0] for item in plain.split(",") if item.split()]
             continue
@@ -173,6 +174,14 @@ def _imported_modules(name: str, path: Path):
         parts = module.split(".")
         for k in range(1, len(parts) + 1):
             yield ".".join(parts[:k])
+
+
+def _auto_imported(name: str, path: Path, source: str) -> list[str]:
+    """Every module of the package when ``path`` is a package's ``__init__.py`` that imports its folder's modules
+    automatically (it calls ``pkgutil.iter_modules``, as :mod:`verify.propositions` does), else nothing."""
+    if path.name != "__init__.py" or "iter_modules(" not in source:
+        return []
+    return [f"{name}.{child.stem}" for child in sorted(path.parent.glob("*.py")) if child.name != "__init__.py"]
 
 
 @lru_cache(maxsize=None)

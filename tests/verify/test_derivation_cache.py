@@ -282,6 +282,16 @@ def test_document_key_covers_what_the_document_imports(monkeypatch):
     assert derivation_cache.cache_key(model, "document") != key
 
 
+def test_document_key_covers_every_proposition_module(monkeypatch):
+    """verify/propositions/ imports its modules automatically; editing one still invalidates documents."""
+    assert "verify/propositions/s2_spurious.py" in {
+        p.relative_to(derivation_cache._ROOT).as_posix() for p in derivation_cache.producer_files("verify.document")}
+    model = model_from_spec(GIM_2)
+    key = derivation_cache.cache_key(model, "document")
+    _edited(monkeypatch, "verify/propositions/s2_spurious.py")
+    assert derivation_cache.cache_key(model, "document") != key
+
+
 def _ast_closure(start):
     """The same closure as :func:`derivation_cache.producer_files`, from the parsed sources."""
     seen = {start: derivation_cache._module_file(start)}
@@ -291,7 +301,10 @@ def _ast_closure(start):
         path = seen[name]
         package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
         for node in ast.walk(ast.parse(path.read_bytes())):
-            if isinstance(node, ast.Import):
+            if (path.name == "__init__.py" and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "iter_modules"):  # a package importing every module of its folder
+                modules = [f"{name}.{p.stem}" for p in path.parent.glob("*.py") if p.name != "__init__.py"]
+            elif isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
                 base = package[: len(package) - (node.level - 1)] if node.level else []
