@@ -33,6 +33,7 @@ __all__ = [
     "as_matrix",
     "from_matrix",
     "symmetric_eigen",
+    "symmetric_eigenvalues",
     "singular_values",
     "right_singular",
     "pseudo_inverse_solve",
@@ -198,6 +199,16 @@ def symmetric_eigen(H: np.ndarray) -> tuple[list, np.ndarray]:
         return [], np.empty((0, 0), dtype=object)
     out = _eigen(sym, mpmath.mp.prec + FLINT_GUARD_BITS, vectors=True)
     return out if out is not None else mpmath_symmetric_eigen(sym)
+
+
+def symmetric_eigenvalues(H: np.ndarray) -> list:
+    """Eigenvalues (ascending) of the symmetrised :math:`(H+H^\top)/2`, without vectors (Arb's solver; a cluster
+    of equal eigenvalues is harmless when no vectors are asked for)."""
+    sym = (H + H.T) / 2
+    if sym.shape[0] == 0:
+        return []
+    values, _ = _eigen(sym, mpmath.mp.prec + FLINT_GUARD_BITS, vectors=False)
+    return [+v for v in values]
 
 
 def _gram(A: np.ndarray) -> tuple[list, np.ndarray | None, int]:

@@ -41,6 +41,26 @@ def test_symmetric_eigen_on_a_rank_deficient_matrix(dps, rank):
         assert all(a <= b for a, b in zip(E, E[1:]))
 
 
+def test_symmetric_eigenvalues_alone_match_eigsy_with_a_kernel_and_repeated_values():
+    """Values only (no vectors): a kernel of dimension 4 and a doubly repeated eigenvalue are no obstacle."""
+    rng = np.random.default_rng(11)
+    with mpmath.workdps(40):
+        B = _rational_matrix(rng, (12, 8))
+        H = B @ B.T
+        H = H + H @ H  # same eigenvectors; kernel of dimension 4
+        D = np.zeros((14, 14), dtype=object)
+        D[:12, :12] = H
+        D[12, 12] = D[13, 13] = mpmath.mpf(3)  # a repeated eigenvalue 3
+        for i in range(14):
+            for j in range(14):
+                D[i, j] = mpmath.mpf(D[i, j])
+        E = L.symmetric_eigenvalues(D)
+        E_ref, _ = L.mpmath_symmetric_eigen(D)
+        eps = mpmath.mpf(10) ** -37 * (1 + L.max_abs(D))
+        assert len(E) == 14 and max(abs(a - b) for a, b in zip(E, E_ref)) < eps
+        assert sum(1 for e in E if abs(e) < eps) == 4 and sum(1 for e in E if abs(e - 3) < eps) == 2
+
+
 @pytest.mark.parametrize("shape", [(23, 11), (11, 23)])
 def test_right_singular_matches_an_svd(shape):
     """σ from AᵀA at twice the bits agree with mpmath's SVD of A to the working precision, small ones included

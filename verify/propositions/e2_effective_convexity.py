@@ -13,7 +13,6 @@ At :math:`J = J(\theta)` for the case's parameter point:
 
 from __future__ import annotations
 
-import mpmath
 import numpy as np
 
 from theory.arith import MP
@@ -28,6 +27,7 @@ from theory.effective import (
     moments_by_mask,
     probabilities,
 )
+from theory.fixedpoint import integer_matmul
 from theory.walsh import character_table
 
 from ..cases import Case, enumerated_cases
@@ -35,6 +35,7 @@ from ..numeric import agreed_string, at_two_precisions, case_guard, central_diff
 from ..registry import Proposition, register, reproduce_line
 from ..verdict import Requirement, Verdict, judge
 from ..document_sections import effective_convexity_section
+from ..linalg import symmetric_eigenvalues
 from .common import max_abs, relative_max_abs
 
 __all__ = ["e2_quantities", "check_e2", "moment_jacobian_fd"]
@@ -60,8 +61,8 @@ def e2_quantities(case: Case, dps: int) -> dict:
     C = covariance(moments_by_mask(p), n)
     chi = character_table(n)[:, canonical_masks(n)].astype(object)
     m = moments(p, n)
-    C_direct = (chi.T * p[None, :]) @ chi - np.outer(m, m)
-    eigenvalues = mpmath.eigsy(mpmath.matrix(C.tolist()), eigvals_only=True)
+    C_direct = integer_matmul(chi.T, p[:, None] * chi) - np.outer(m, m)
+    eigenvalues = symmetric_eigenvalues(C)
     return {
         "kl_identity": abs(gap - kl) / (1 + abs(kl)),
         "stationary_at_JD": max_abs(moments(probabilities(J_data, n, arith), n) - m_data),
