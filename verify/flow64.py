@@ -208,7 +208,7 @@ def integrate64(model, target, theta0, t_max: float = 1e6, t_min: float = 1e-2, 
             last.update(key=key, state=State64(model, theta, p_data, engine))
         return last["state"]
 
-    times = np.logspace(np.log10(t_min), np.log10(t_max), points)
+    times = np.clip(np.logspace(np.log10(t_min), np.log10(t_max), points), t_min, t_max)  # 10**log10(300) > 300
     sol = solve_ivp(lambda t, th: state(th).gradient, (0.0, t_max), np.array(theta0, dtype=np.float64),
                     method=method, t_eval=times, jac=lambda t, th: state(th).hessian(), rtol=rtol, atol=atol)
     return Trajectory(sol.t, sol.y.T, bool(sol.success), str(sol.message))
