@@ -30,7 +30,8 @@ def is_mpf_array(a) -> bool:
     """An object array whose entries are all ``mpf``."""
     if not isinstance(a, np.ndarray) or a.dtype != object or a.size == 0:
         return False
-    return all(isinstance(v, mpmath.mpf) for v in a.reshape(-1))
+    mpf = mpmath.mpf
+    return all(type(v) is mpf for v in a.reshape(-1).tolist()) or all(isinstance(v, mpf) for v in a.reshape(-1))
 
 
 def to_fixed(a: np.ndarray, extra_bits: int = 0) -> tuple[np.ndarray, int]:

@@ -99,7 +99,8 @@ def flow_jacobian_phases(model, theta: np.ndarray, p_data: np.ndarray, arith: Ar
     p = model_probabilities(model, theta, arith)
     d2F = model.energy_hessian(theta, arith)
     dF = model.energy_grad(theta, arith)
-    mean = p @ dF
+    P = dF.shape[1]
+    mean = matmul(p[None, :], dF).reshape(P)
     centred = dF - mean[None, :]
-    cov = (centred.T * p[None, :]) @ centred
-    return np.tensordot(p_data - p, d2F, axes=(0, 0)) - cov
+    cov = matmul(centred.T * p[None, :], centred)
+    return matmul((p_data - p)[None, :], d2F.reshape(d2F.shape[0], P * P)).reshape(P, P) - cov
