@@ -8,7 +8,8 @@ from theory.walsh import spin_to_boolean
 from .cases import load_case
 import mpmath
 
-from .numeric import agreed_string, case_guard, check_precision, magnitude_guard, warn, working_precision
+from .numeric import (GUARD_DIGITS, RESOLVE_MAX_GUARD_FACTOR, agreed_string, case_guard, check_precision,
+                      magnitude_guard, resolve_precisions, resolve_tolerance, warn, working_precision)
 
 __all__ = ["couplings_document", "resolved_strings", "classify_document", "fixed_points_document", "flow_document", "scaling_document"]
 
@@ -64,18 +65,20 @@ def resolved_strings(compute, dps: int, max_extra: int | None = None) -> list[st
     *absolute* :math:`10^{-w}\max|F|`, so a small :math:`J_A` (e.g. :math:`6\cdot10^{-10}` for the top order of an
     ``rbm`` with ``N = 8``) has fewer correct significant digits than ``w``. The values are computed at
     ``dps + g`` and ``dps + g + 20`` digits with ``g = 10, 20, 40, ...`` (up to ``3·dps``, inside any
-    :func:`~verify.numeric.magnitude_guard`) until every value agrees to ``dps + 2`` digits; each is then
+    :func:`~verify.numeric.magnitude_guard`; :func:`~verify.numeric.resolve_precisions`) until every value agrees to
+    ``dps + 2`` digits (:func:`~verify.numeric.resolve_tolerance`); each is then
     printed with the digits on which the two agree (:func:`~verify.numeric.agreed_string`), at most ``dps``.
     """
-    max_extra = max_extra or 3 * dps
-    extra = 10
+    max_extra = max_extra or RESOLVE_MAX_GUARD_FACTOR * dps
+    extra = GUARD_DIGITS
     while True:
-        with working_precision(dps + extra) as arith:
+        low_dps, high_dps = resolve_precisions(dps, extra)
+        with working_precision(low_dps) as arith:
             low = [+mpmath.mpf(v) for v in compute(arith)]
-        with working_precision(dps + extra + 20) as arith:
+        with working_precision(high_dps) as arith:
             high = [+mpmath.mpf(v) for v in compute(arith)]
-        with working_precision(dps + extra + 20):
-            unresolved = [a != b and abs(a - b) > abs(b) * mpmath.mpf(10) ** (-(dps + 2)) for a, b in zip(low, high)]
+        with working_precision(high_dps):
+            unresolved = [a != b and abs(a - b) > abs(b) * resolve_tolerance(dps) for a, b in zip(low, high)]
         if not any(unresolved) or extra >= max_extra:
             return [agreed_string(a, b, dps) for a, b in zip(low, high)]
         extra = min(2 * extra, max_extra)

@@ -451,3 +451,27 @@ def check_precision(n: int, dps: int | None) -> None:
 def warn(message: str) -> None:
     """A one-line note on stderr (used for pseudocounts and similar adjustments)."""
     print(f"note: {message}", file=sys.stderr)
+
+
+# --- the couplings command's digit resolution (:func:`verify.commands.resolved_strings`) ----------------------
+
+#: ``resolved_strings`` evaluates at ``dps + g`` and ``dps + g + RESOLVE_CHECK_DIGITS``, ``g`` starting at
+#: :data:`GUARD_DIGITS` and doubling up to ``RESOLVE_MAX_GUARD_FACTOR * dps``
+RESOLVE_CHECK_DIGITS = 20
+RESOLVE_MAX_GUARD_FACTOR = 3
+#: a value is resolved when its two evaluations agree to ``dps + RESOLVE_AGREEMENT_DIGITS`` significant digits
+RESOLVE_AGREEMENT_DIGITS = 2
+
+
+def resolve_precisions(dps: int, guard: int) -> tuple[int, int]:
+    """The two working precisions of one attempt of ``resolved_strings`` with ``guard`` extra digits.
+
+    >>> resolve_precisions(50, 10)
+    (60, 80)
+    """
+    return dps + guard, dps + guard + RESOLVE_CHECK_DIGITS
+
+
+def resolve_tolerance(dps: int) -> mpmath.mpf:
+    r"""The relative disagreement :math:`10^{-(\mathrm{dps}+2)}` below which two evaluations count as resolved."""
+    return mpmath.mpf(10) ** (-(dps + RESOLVE_AGREEMENT_DIGITS))

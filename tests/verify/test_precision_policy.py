@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import mpmath
+import sympy as sp
 
 import verify
 from verify import numeric
@@ -27,11 +28,6 @@ NOT_POLICY = {
         "int(mpmath.floor(mpmath.log10(scale))) - digits + 1",
     },
     "cases.py": {"MAX_DIGITS + 1"},  # the longest integer a case file may spell out
-    "commands.py": {  # the couplings command's digit-resolution rule, documented in resolved_strings
-        "dps + extra + 20",
-        "mpmath.mpf(10) ** (-(dps + 2))",
-        "dps + 2",
-    },
 }
 
 #: literals in modules still to be moved onto the names of verify.numeric (remove an entry when it is)
@@ -123,3 +119,45 @@ def test_the_cli_reads_its_precisions_from_numeric():
     default, sweep = numeric.DEFAULT_DPS, numeric.SWEEP_DPS
     assert defaults == {"run": default, "classify": default, "fixed-points": default, "couplings": default,
                         "baseline save": default, "sweep": sweep}
+
+
+def test_the_couplings_resolution_rule_is_named_in_numeric():
+    assert (numeric.RESOLVE_CHECK_DIGITS, numeric.RESOLVE_MAX_GUARD_FACTOR, numeric.RESOLVE_AGREEMENT_DIGITS) == (20, 3, 2)
+    assert numeric.resolve_precisions(50, numeric.GUARD_DIGITS) == (60, 80)
+    with mpmath.workdps(60):
+        assert numeric.resolve_tolerance(50) == mpmath.mpf(10) ** -52
+
+
+def _literal_precisions(source: str) -> set[str]:
+    """:func:`policy_literals` plus ``workdps``/``workprec`` with a literal, ``sp.N(x, <literal>)`` and short
+    float-like strings such as ``"1e-30"``, outside the module-level definitions of UPPER_CASE names: what a theory
+    module writes when it does not name its precisions."""
+    tree = ast.parse(source)
+    named = [node for node in tree.body if isinstance(node, ast.Assign)
+             and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)]
+    for node in named:
+        tree.body.remove(node)
+    found = policy_literals(ast.unparse(tree))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", getattr(node.func, "id", None))
+            args = node.args if name in ("workdps", "workprec") else node.args[1:] if name == "N" else []
+            if any(isinstance(a, ast.Constant) for a in args):
+                found.add(ast.unparse(node))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"1e-\d+", node.value):
+            found.add(node.value)
+    return found
+
+
+def test_the_detector_of_theory_literals_sees_each_form():
+    source = 'X = sp.Float("1e-30")\nwith mpmath.workdps(40):\n    v = sp.N(e, 40) > sp.Float("1e-9")\nw = mp.dps + 10\n'
+    assert _literal_precisions(source) == {"mpmath.workdps(40)", "sp.N(e, 40)", "1e-9", "mp.dps + 10"}
+
+
+def test_the_hidden_layer_laws_name_their_precisions():
+    """theory/ cannot import verify.numeric: its precision constants are named in the module (with a comment)."""
+    from theory.families import hidden_laws
+
+    assert _literal_precisions(Path(hidden_laws.__file__).read_text(encoding="utf-8")) == set()
+    assert (hidden_laws.MPF_GUARD_DIGITS, hidden_laws.DERIVATIVE_TEST_DPS) == (10, 40)
+    assert hidden_laws.DERIVATIVE_ZERO == sp.Float("1e-30")

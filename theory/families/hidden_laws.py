@@ -26,10 +26,18 @@ import sympy as sp
 from .. import activations
 from .base import Symmetry
 
-__all__ = ["HiddenLayerLaws", "LEADING_ORDER_LOOKAHEAD"]
+__all__ = ["HiddenLayerLaws", "LEADING_ORDER_LOOKAHEAD", "MPF_GUARD_DIGITS", "DERIVATIVE_TEST_DPS", "DERIVATIVE_ZERO"]
 
 #: how many orders beyond |A| the leading-order search looks before calling a coupling identically zero
 LEADING_ORDER_LOOKAHEAD = 4
+
+# Precision of this module (theory/ does not import verify.numeric, where the suite's policy lives):
+#: guard digits when an exact irrational (a sympy number such as sigma''(0)) becomes an mpf at the working precision
+MPF_GUARD_DIGITS = 10
+#: digits at which sigma^(k)(b) is evaluated to decide whether it vanishes at a rational bias b != 0
+DERIVATIVE_TEST_DPS = 40
+#: |sigma^(k)(b)| below this (at DERIVATIVE_TEST_DPS digits) counts as a root: ten digits of margin
+DERIVATIVE_ZERO = sp.Float("1e-30")
 
 
 def _mp(value):
@@ -37,7 +45,7 @@ def _mp(value):
     q = sp.nsimplify(value) if not isinstance(value, Fraction) else sp.Rational(value.numerator, value.denominator)
     if q.is_Rational:
         return mpmath.mpf(int(q.p)) / int(q.q)
-    return mpmath.mpf(sp.N(q, mpmath.mp.dps + 10))
+    return mpmath.mpf(sp.N(q, mpmath.mp.dps + MPF_GUARD_DIGITS))
 
 
 
@@ -73,9 +81,9 @@ class HiddenLayerLaws:
         expr = act.derivative_expr(order)
         if expr == 0:
             return False
-        with mpmath.workdps(40):
-            value = sp.N(expr.subs(activations.X, sp.Rational(b.numerator, b.denominator)), 40)
-        return abs(value) > sp.Float("1e-30")
+        with mpmath.workdps(DERIVATIVE_TEST_DPS):
+            value = sp.N(expr.subs(activations.X, sp.Rational(b.numerator, b.denominator)), DERIVATIVE_TEST_DPS)
+        return abs(value) > DERIVATIVE_ZERO
 
     def h1_law(self, base):
         """Slopes from :meth:`leading_orders`: :math:`\\|J_k\\| \\sim \\varepsilon^{n_k}` (:math:`k \\ge 2`), the weight
