@@ -9,9 +9,9 @@ With :math:`L = \ln(1/\varepsilon)`, for each metric, threshold and number of sp
   times of orders :math:`k \ge 2` (order 1 is carried by the free fields, not by the small weights), with 95 %
   percentile intervals from a bootstrap over the ε-series (model, target, start seed: the cases that share
   everything but ε are resampled together);
-* the elasticity :math:`\eta` of the delays :math:`t_k - t_1` against :math:`L` over the small starts
-  (:math:`\varepsilon \le 10^{-2}`): the slope of :math:`\ln(t_k - t_1)` against :math:`\ln L`, median over the
-  (series, k) pairs, with its bootstrap interval;
+* the elasticity :math:`\eta` of the delays :math:`t_k - t_2` (:math:`k \ge 3`: the delays between the orders the
+  weights carry) against :math:`L` over the small starts (:math:`\varepsilon \le 10^{-2}`): the slope of
+  :math:`\ln(t_k - t_2)` against :math:`\ln L`, median over the (series, k) pairs, with its bootstrap interval;
 * the counterexamples (cases not ordered) with their reproduce lines.
 
 Two predictions are compared:
@@ -110,8 +110,8 @@ def bootstrap_law(points: np.ndarray, n_series: int, resamples: int = RESAMPLES,
 
 
 def delay_elasticities(records: list[dict], key: str, eps_max: float = SMALL_EPS) -> list[tuple[str, int, float]]:
-    r"""``(series, k, η)``: slope of :math:`\ln(t_k - t_1)` against :math:`\ln L` over a series' starts with
-    ε <= ``eps_max``, for the orders whose delay is positive and finite at three or more of them."""
+    r"""``(series, k, η)``: slope of :math:`\ln(t_k - t_2)` against :math:`\ln L` over a series' starts with
+    ε <= ``eps_max``, for the orders ``k >= 3`` whose delay is positive and finite at three or more of them."""
     by: dict[str, list] = {}
     for rec in records:
         if rec["eps"] <= eps_max:
@@ -120,10 +120,10 @@ def delay_elasticities(records: list[dict], key: str, eps_max: float = SMALL_EPS
     for s, recs in by.items():
         table = [(np.log(np.log(1 / r["eps"])), _times(r, key)) for r in recs]
         n = len(table[0][1])
-        for k in range(2, n + 1):
+        for k in range(3, n + 1):
             xs, ys = [], []
             for lnL, t in table:
-                d = t[k - 1] - t[0]
+                d = t[k - 1] - t[1]
                 if np.isfinite(d) and d > 0:
                     xs.append(lnL)
                     ys.append(np.log(d))
@@ -192,7 +192,7 @@ def law_summary(records: list[dict], metrics=METRICS, thresholds=(0.2,), per_n: 
     delay elasticity, the verdicts on (a) and (b), and the counterexamples."""
     out = {"rules": {"fit": "t_k = alpha + beta L + gamma (k-1) + delta (k-1) L, k >= 2, L = ln(1/eps); "
                             "95% percentile CIs, bootstrap over eps-series",
-                     "eta": f"median slope of ln(t_k - t_1) vs ln L over eps <= {SMALL_EPS}",
+                     "eta": f"median slope of ln(t_k - t_2), k >= 3, vs ln L over eps <= {SMALL_EPS}",
                      "a_survives": f"CI of eta within +-{ETA_A}",
                      "b_survives": f"CI of eta reaches {ETA_B} and CI of delta (eps <= {SMALL_EPS}) above 0",
                      "resamples": RESAMPLES},
@@ -234,7 +234,7 @@ def format_law(law: dict, key: str) -> str:
                      f"  (eps <= {SMALL_EPS}; beta {_ci(ci.get('beta'))}, delta {_ci(ci.get('delta'))})")
     el = p["delay_elasticity"]
     if el["median"] is not None:
-        lines.append(f"  delay elasticity eta = d ln(t_k - t_1)/d ln L = {el['median']:.3f} {_ci(el['ci95'])} "
+        lines.append(f"  delay elasticity eta = d ln(t_k - t_2)/d ln L = {el['median']:.3f} {_ci(el['ci95'])} "
                      f"over {el['pairs']} (series, k); (a) survives: {p['a_linear_growth_survives']}, "
                      f"(b) survives: {p['b_delays_grow_with_k_log_inv_eps_survives']}")
     return "\n".join(lines)
@@ -249,7 +249,7 @@ def _medians_by(records: list[dict], key: str, group) -> dict:
 
 def plot_law(records: list[dict], metric: str, threshold: float, path: str) -> None:
     """Two panels: the median :math:`t_k` against :math:`k` (one line per N, smallest ε of the sweep), and the
-    median delay :math:`t_k - t_1` against :math:`\\log_{10}(1/\\varepsilon)` (one line per k, pooled over N),
+    median delay :math:`t_k - t_2` against :math:`\\log_{10}(1/\\varepsilon)` (one line per k, pooled over N),
     with the dotted line of prediction (b) through the first point of each."""
     from .plots import _pyplot, _save
 
@@ -272,10 +272,10 @@ def plot_law(records: list[dict], metric: str, threshold: float, path: str) -> N
     by_eps = _medians_by(records, key, lambda r: r["eps"])
     eps_sorted = sorted(by_eps, reverse=True)
     x = [np.log10(1 / e) for e in eps_sorted]
-    for k in range(2, 7):
+    for k in range(3, 8):
         ys = []
         for e in eps_sorted:
-            d = [t[k - 1] - t[0] for t in by_eps[e] if len(t) >= k and np.isfinite(t[k - 1] - t[0])]
+            d = [t[k - 1] - t[1] for t in by_eps[e] if len(t) >= k and np.isfinite(t[k - 1] - t[1])]
             ys.append(np.median(d) if d else np.nan)
         if np.all(np.isnan(ys)):
             continue
@@ -286,7 +286,7 @@ def plot_law(records: list[dict], metric: str, threshold: float, path: str) -> N
             ax2.plot(x, ys[first] * L / L[first], linestyle=":", color=line.get_color(), linewidth=0.9)
     ax2.set_yscale("log")
     ax2.set_xlabel("log10(1/eps)")
-    ax2.set_ylabel("median delay t_k - t_1")
+    ax2.set_ylabel("median delay t_k - t_2")
     ax2.set_title("delays (dotted: prediction (b), delay ∝ log(1/eps))")
     ax2.legend(fontsize=7)
     fig.tight_layout()
