@@ -316,7 +316,7 @@ def rank_nearby(model, theta_exact, directions_exact, dps: int, steps=NEARBY_STE
 
 
 def _ranks_at(model, theta_exact, directions_exact, dps: int, t: Fraction) -> list[int] | None:
-    """Ranks of :math:`G(\theta^* + tu/\|u\|)` for each direction (and a seeded random one); ``None`` if one is undecided."""
+    r"""Ranks of :math:`G(\theta^* + tu/\|u\|)` for each direction (and a seeded random one); ``None`` if one is undecided."""
     from .linalg import singular_values
     from .numeric import zero_decision
 
