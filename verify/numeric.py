@@ -165,7 +165,8 @@ def case_guard(case):
 def agreed_string(low, high, max_digits: int) -> str:
     """``high`` with only the significant digits on which the two precisions agree (at most ``max_digits``);
     ``"0 +/- bound"`` when not one digit agrees (a value at the noise floor)."""
-    bits = max(mpmath.mpf(v)._mpf_[3] for v in (low, high)) + 64  # the difference is exact at this precision
+    # the difference is exact at this precision: read each value's own bits (mpf(v) would round it to mp.prec)
+    bits = max((v if isinstance(v, mpmath.mpf) else mpmath.mpf(v))._mpf_[3] for v in (low, high)) + 64
     with mpmath.workprec(max(bits, 64)):
         return _agreed_string(mpmath.mpf(low), mpmath.mpf(high), max_digits)
 

@@ -91,3 +91,24 @@ def test_magnitudes_beyond_the_guard_limit_are_refused_in_one_line(tmp_path):
         with magnitude_guard(GIM(2), huge):
             pass
     assert "\n" not in str(err.value)
+
+
+def test_every_digit_at_the_default_precision_matches_a_direct_evaluation(tmp_path):
+    # audit (after the first fix): at dps 50 the agreement of two precisions was read at 117 bits, so the
+    # couplings of a gim printed 0.2000...00060185 (15 wrong digits). The reference is a direct sum over the
+    # four configurations at 150 digits, not the suite's own route.
+    case = {"model": {"family": "gim", "n": 2, "max_order": 2}, "params": {"J": {"1": "0.2", "1,2": "0.3"}}}
+    doc = couplings_document(_write(tmp_path, case), 50)
+    with mpmath.workdps(150):
+        J1, J12 = mpmath.mpf(2) / 10, mpmath.mpf(3) / 10
+        configs = [(s1, s2) for s1 in (1, -1) for s2 in (1, -1)]
+        weights = [mpmath.exp(J1 * s1 + J12 * s1 * s2) for s1, s2 in configs]
+        Z = mpmath.fsum(weights)
+        ref = {"1": mpmath.fsum(w * s1 for w, (s1, _) in zip(weights, configs)) / Z,
+               "2": mpmath.fsum(w * s2 for w, (_, s2) in zip(weights, configs)) / Z,
+               "1,2": mpmath.fsum(w * s1 * s2 for w, (s1, s2) in zip(weights, configs)) / Z}
+        assert doc["couplings"]["1"] == "0.2" + "0" * 49 and doc["couplings"]["1,2"] == "0.3" + "0" * 49
+        for key, value in ref.items():
+            printed = doc["moments"][key]
+            assert len(printed.lstrip("-0.").replace(".", "")) >= 45 and _correct_digits(printed, value), (key, printed)
+        assert _correct_digits(doc["log_partition"], mpmath.log(Z))
