@@ -109,6 +109,32 @@ def f1_requirements(model, target, theta_exact, dps: int) -> list[Requirement]:
     return reqs
 
 
+#: what F1 checks at every point (and K's spectrum where D <= MAX_D_FOR_KERNEL_SPECTRUM)
+F1_REQUIREMENTS = ("H_equals_its_phase_form", "H_is_the_flow_jacobian", "dJ_dt_equals_K_r", "dl_dt_equals_grad_norm_sq",
+                   "dl_dt")
+
+
+def f1_expected(model) -> list[str]:
+    """The requirements F1 promises on ``model``: the four identities, the sign of dℓ/dt and, for D <= 63, K ⪰ 0."""
+    D = 2**model.n - 1
+    return list(F1_REQUIREMENTS) + (["min_eigenvalue_K"] if D <= MAX_D_FOR_KERNEL_SPECTRUM else [])
+
+
+def f2_expected(c) -> list[str]:
+    """F2's promise at ``c``: a vanishing gradient, and the criterion of the kind the point was given (KL = 0 for
+    data-consistent; rank G < D and r ≠ 0 for spurious); an undecided kind promises its decision."""
+    if c.kind == "data-consistent":
+        return ["gradient_norm", "kl_to_target"]
+    if c.kind == "spurious":
+        return ["gradient_norm", "sigma_D_of_G" if c.P >= c.D else "rank_G_below_D", "residual_norm"]
+    return ["gradient_norm", "kind_decided"]
+
+
+def f3_expected(model) -> list[str]:
+    """F3's promise: the residual of the directly parameterised couplings (none when no coupling is direct)."""
+    return ["directly_parameterised_residual"] if model.direct_parameters() else []
+
+
 def f2_requirements(c) -> list[Requirement]:
     dps = c.dps
     reqs = [Requirement.zero("gradient_norm", c.low.gradient_norm, c.high.gradient_norm, dps)]
@@ -213,12 +239,13 @@ def point_verdicts(model, target, c: Classification, with_f1: bool = True) -> li
     at every point and the registry checks it at the cases' own points)."""
     dps = c.dps
     repro = reproduce_classify(dps)
-    out = [judge("F1", "point", f1_requirements(model, target, c.theta, dps), dps, repro)] if with_f1 else []
+    out = ([judge("F1", "point", f1_requirements(model, target, c.theta, dps), dps, repro, expected=f1_expected(model))]
+           if with_f1 else [])
     if c.fixed_point:
-        out.append(judge("F2", "point", f2_requirements(c), dps, repro, extra={"kind": c.kind}))
+        out.append(judge("F2", "point", f2_requirements(c), dps, repro, extra={"kind": c.kind}, expected=f2_expected(c)))
         f3 = f3_requirements(model, c)
         if f3:
-            out.append(judge("F3", "point", f3, dps, repro))
+            out.append(judge("F3", "point", f3, dps, repro, expected=f3_expected(model)))
     if c.kind == "data-consistent":
         out.append(judge("S1", "point", s1_requirements(c), dps, repro, extra=s1_observations(c) or None,
                          expected=s1_expected(c)))

@@ -80,7 +80,8 @@ def check_e2(case: Case, dps: int) -> Verdict:
     reqs = [Requirement.zero(k, low[k], high[k], dps) for k in names]
     reqs.append(Requirement.positive("min_eigenvalue_C", low["min_eigenvalue_C"], high["min_eigenvalue_C"], dps))
     extra = {"kl_to_target": agreed_string(low["kl"], high["kl"], 8)}
-    return judge("E2", case.name, reqs, dps, reproduce_line("E2", case, dps), extra=extra)
+    return judge("E2", case.name, reqs, dps, reproduce_line("E2", case, dps), extra=extra,
+                 expected=names + ("min_eigenvalue_C",))
 
 
 register(

@@ -7,7 +7,7 @@ Checked at the case's parameter point (any point of the flow), by central differ
 from __future__ import annotations
 
 from ..cases import Case, enumerated_cases
-from ..point_checks import f1_requirements
+from ..point_checks import f1_expected, f1_requirements
 from ..registry import Proposition, register, reproduce_line
 from ..verdict import Verdict, judge
 
@@ -16,7 +16,7 @@ __all__ = ["check_f1"]
 
 def check_f1(case: Case, dps: int) -> Verdict:
     reqs = f1_requirements(case.model, case.target, case.params, dps)
-    return judge("F1", case.name, reqs, dps, reproduce_line("F1", case, dps))
+    return judge("F1", case.name, reqs, dps, reproduce_line("F1", case, dps), expected=f1_expected(case.model))
 
 
 register(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..cases import Case, fixed_point_cases
 from ..endpoints import flow_endpoint
-from ..point_checks import certificate_requirements, f2_requirements
+from ..point_checks import certificate_requirements, f2_expected, f2_requirements
 from ..registry import Proposition, Skip, register, reproduce_line
 from ..verdict import Verdict, judge
 
@@ -24,7 +24,8 @@ def check_f2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
     extra = {"kind": c.kind, "rank_G": c.rank_G, "D": c.D, "P": c.P, "lowest_inconsistent_order": c.lowest_inconsistent_order}
     reqs = f2_requirements(c)
     cert = certificate_requirements(case.model, case.target, c, dps, reqs) if certify else None
-    return judge("F2", case.name, reqs, dps, reproduce_line("F2", case, dps), extra=extra, certificate=cert)
+    return judge("F2", case.name, reqs, dps, reproduce_line("F2", case, dps), extra=extra, certificate=cert,
+                 expected=f2_expected(c))
 
 
 register(

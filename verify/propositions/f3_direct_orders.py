@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..cases import Case, fixed_point_cases
 from ..endpoints import flow_endpoint
-from ..point_checks import f3_requirements
+from ..point_checks import f3_expected, f3_requirements
 from ..registry import Proposition, Skip, register, reproduce_line
 from ..verdict import Verdict, judge
 from ..document_sections import direct_parameters_section
@@ -24,6 +24,7 @@ def check_f3(case: Case, dps: int) -> Verdict | Skip:
         return Skip("F3", case.name, end.note)
     c = end.classification
     return judge("F3", case.name, f3_requirements(case.model, c), dps, reproduce_line("F3", case, dps),
+                 expected=f3_expected(case.model),
                  extra={"kind": c.kind, "direct_subsets": sorted({",".join(map(str, A)) for A in case.model.direct_parameters().values()})})
 
 

@@ -83,6 +83,10 @@ def _slope_requirements(fit, dps: int) -> list[Requirement]:
     return reqs
 
 
+#: the scales of the weights at which the even-zero-bias case checks that no odd order appears
+ODD_ORDER_EPSILONS = (Fraction(1, 10), Fraction(1, 1000))
+
+
 def _odd_orders(case: Case, dps: int):
     model = case.model
     ords = orders(model.n)
@@ -93,7 +97,7 @@ def _odd_orders(case: Case, dps: int):
         from theory.walsh import spin_couplings
 
         out = {}
-        for eps in (Fraction(1, 10), Fraction(1, 1000)):
+        for eps in ODD_ORDER_EPSILONS:
             theta = MP.array(scaled_point(model, case.params, eps))
             J = spin_couplings(model.energy(theta, MP), model.n)
             fields_from_hidden = max(abs(J[i] - theta[i]) for i in range(model.n))
@@ -109,7 +113,8 @@ def check_h1(case: Case, dps: int) -> Verdict:
     if mode == "even-zero-bias":
         reqs = _odd_orders(case, dps)
         return judge("H1", case.name, reqs, dps, reproduce_line("H1", case, dps),
-                     extra={"note": "log 2cosh is even: with b = 0 the hidden units give no odd-order couplings"})
+                     extra={"note": "log 2cosh is even: with b = 0 the hidden units give no odd-order couplings"},
+                     expected=[f"odd_orders_from_hidden_units_eps_{k}" for k in ODD_ORDER_EPSILONS])
     fit = scaling_fit(case.model, case.params, scale_all=(mode == "uniform"))
     reqs = _slope_requirements(fit, fit.dps)
     extra = {"fit": fit.to_json()}

@@ -63,6 +63,28 @@ def spectrum_match(predicted, eigenvalues):
     return worst
 
 
+#: constructions whose closed-form spectrum also predicts the number of unstable directions (a dead unit's
+#: spectrum is known only where the smaller model's flow ended: its zero count is checked, not its signs)
+COUNTED_CONSTRUCTIONS = ("paramagnetic", "switched-off")
+
+
+def s2_expected(meta: dict, c) -> list[str]:
+    """What S2 promises on a construction, read from the case (not from what was computed): a fixed point, the
+    declared closed-form spectrum inside spec H, the predicted number of unstable directions (paramagnetic and
+    switched-off points that are not degenerate), the detection of non-invariant neutral directions (degenerate
+    points), the predicted order at which J moves, and rank G < D where the point is spurious with P >= D."""
+    names = ["gradient_norm", "predicted_eigenvalues_present"]
+    if meta["construction"] in COUNTED_CONSTRUCTIONS and not meta.get("degenerate"):
+        names.append("unstable_count_as_predicted")
+    if meta.get("degenerate"):
+        names.append("non_invariant_neutral_directions_detected")
+    if "J_moves_at_order" in meta:
+        names.append("order_at_which_J_moves_as_predicted")
+    if c.kind == "spurious" and c.P >= c.D:
+        names.append("sigma_D_of_G")
+    return names
+
+
 def check_s2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
     point = construct(case.meta["construction"], case.model, case.target, dps)
     if point is None:
@@ -70,12 +92,13 @@ def check_s2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
     c = classify(point.model, case.target, point.theta, dps)
     reqs = [Requirement.zero("gradient_norm", c.low.gradient_norm, c.high.gradient_norm, dps)]
     kind = case.meta["construction"]
+    promised = s2_expected(case.meta, c)
     if point.predicted_eigenvalues:
         match_low = spectrum_match(point.predicted_eigenvalues, c.low.eigenvalues)
         match_high = spectrum_match(point.predicted_eigenvalues, c.high.eigenvalues)
         reqs.append(Requirement.zero("predicted_eigenvalues_present", match_low, match_high, dps))
         positive = [zero_decision(p, p, dps).is_zero is False and p > 0 for p in point.predicted_eigenvalues]
-        if kind in ("paramagnetic", "switched-off") and not case.meta.get("degenerate"):
+        if kind in COUNTED_CONSTRUCTIONS and not case.meta.get("degenerate"):
             expected = sum(positive)
             reqs.append(Requirement.fact("unstable_count_as_predicted", None if c.unstable is None else c.unstable == expected,
                                          dps, f"unstable = {c.unstable}, predicted {expected}"))
@@ -104,7 +127,8 @@ def check_s2(case: Case, dps: int, certify: bool = False) -> Verdict | Skip:
         agrees = consistent_with(cert, c)
         if agrees is False:
             reqs.append(Requirement.fact("certificate_agrees_with_classification", False, dps, str(cert)))
-    return judge("S2", case.name, reqs, dps, reproduce_line("S2", case, dps), extra=extra, certificate=cert)
+    return judge("S2", case.name, reqs, dps, reproduce_line("S2", case, dps), extra=extra, certificate=cert,
+                 expected=promised)
 
 
 register(
