@@ -1,5 +1,11 @@
 r"""Spurious fixed points with closed-form predictions (S2).
 
+Each family declares its special points (:meth:`~theory.families.base.Model.special_point_constructors`: the
+point and its predicted eigenvalues, stated and built in the family's module); this module gives them the
+numerical services they need for a target (:class:`SpuriousTools`: maximum-entropy fits, seeded flows, exact
+conversion, pair spectra) and :func:`construct` calls the constructor of a kind. The mathematics, for the
+record:
+
 **Product model, switched-off subsets.** Choose a set :math:`Z` of subsets and put
 :math:`u_A = v_A = 0` for :math:`A\in Z`. Fit the rest: :math:`J^*` is the maximum-entropy solution with
 :math:`J^*_A = 0` on :math:`Z` and :math:`m_A(J^*) = m^D_A` off :math:`Z` (Newton on the concave
@@ -47,6 +53,7 @@ RBM cannot fit the target the point is spurious, and unstable whenever :math:`R 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -54,14 +61,13 @@ import mpmath
 import numpy as np
 
 from theory.arith import MP
-from theory.conventions import subset_index, subsets
-from theory.effective import concave_objective, covariance, moments, moments_by_mask, probabilities
+from theory.effective import concave_objective, covariance, model_couplings, moments, moments_by_mask, probabilities
 
 from .numeric import INNER_SLACK_DIGITS, point_precision, solver_goal, working_precision
 from .search import integrate_flow, polish, to_exact
 
-__all__ = ["SpuriousPoint", "product_switched_off", "paramagnetic", "dead_unit", "connected_pair_matrix",
-           "pair_eigenvalues", "construct"]
+__all__ = ["SpuriousPoint", "SpuriousTools", "construct", "product_switched_off", "paramagnetic", "dead_unit",
+           "connected_pair_matrix", "pair_eigenvalues", "maxent_on_support"]
 
 
 @dataclass(frozen=True)
@@ -107,26 +113,6 @@ def maxent_on_support(n: int, support: list, m_data, dps: int, max_iter: int = 1
     return J
 
 
-def product_switched_off(model, target, off: list[tuple], dps: int) -> SpuriousPoint:
-    """A model with ``switched-off`` points (:meth:`~theory.families.product.Product.switched_off_point`) with
-    its couplings on ``off`` switched off and the rest fitted (see the module docstring)."""
-    n = model.n
-    index = subset_index(n)
-    off_idx = sorted(index[A] for A in off)
-    support = [k for k in range(2**n - 1) if k not in off_idx]
-    digits = point_precision(dps)
-    with working_precision(digits):
-        m_data = target.moment_array(MP)
-        J = maxent_on_support(n, support, m_data, digits)
-        r = m_data - moments(probabilities(J, n, MP), n)
-        fitted = dict(zip(subsets(n), to_exact([J[k] if k in support else mpmath.mpf(0) for k in range(2**n - 1)])))
-        theta = model.switched_off_point({A: fitted[A] for A in subsets(n) if index[A] in support})
-        predicted = tuple(x for k in off_idx for x in (r[k], -r[k]))
-    names = ", ".join(",".join(map(str, A)) for A in off)
-    return SpuriousPoint(model, theta, predicted, f"{model.family} n={n}, u = v = 0 on {{{names}}}, rest fitted",
-                         free=tuple(support), matched=tuple(support))
-
-
 def connected_pair_matrix(m_by_mask, m_model_by_mask, n: int) -> np.ndarray:
     r""":math:`R_{ij} = m^D_{ij} - m_{ij}` for :math:`i\neq j` (model moments ``m_model``), zero diagonal."""
     R = np.empty((n, n), dtype=object)
@@ -143,73 +129,76 @@ def pair_eigenvalues(m_by_mask, m_model_by_mask, n: int) -> list:
     return [spec[k] for k in range(n)]
 
 
+class SpuriousTools:
+    """The numerical services of a special-point constructor (:class:`theory.families.base.PointTools`) for
+    ``target`` at ``dps``: mpf work at :func:`~verify.numeric.point_precision`, fixed points of smaller models by a
+    seeded flow from a small random start (scale 0.3, up to ``t_max``) polished at ``dps``."""
+
+    def __init__(self, target, dps: int, t_max: float = 1e5):
+        self.target, self.dps, self.t_max = target, dps, t_max
+        self.n = target.n
+
+    @contextmanager
+    def working(self):
+        with working_precision(point_precision(self.dps)) as arith:
+            yield arith
+
+    def data_moments(self):
+        return self.target.moment_array(MP)
+
+    def maxent_fit(self, support):
+        return maxent_on_support(self.n, support, self.data_moments(), point_precision(self.dps))
+
+    def residual(self, J):
+        return self.data_moments() - moments(probabilities(J, self.n, MP), self.n)
+
+    def exact(self, values):
+        return to_exact(values)
+
+    def fixed_point(self, model, seed: int):
+        from .cases import random_params
+
+        theta_float, _, _ = integrate_flow(model, self.target, random_params(model, seed, scale=0.3), t_max=self.t_max)
+        found = polish(model, self.target, theta_float, self.dps)
+        return found.theta if found.converged else None
+
+    def model_moments_by_mask(self, model, theta):
+        return moments_by_mask(probabilities(model_couplings(model, MP.array(theta), MP), self.n, MP))
+
+    def pair_eigenvalues(self, moments_by_mask):
+        return pair_eigenvalues(self.target.moments_by_mask(MP), moments_by_mask, self.n)
+
+
+def _point(model, built) -> SpuriousPoint | None:
+    if built is None:
+        return None
+    return SpuriousPoint(model, tuple(built.theta), tuple(built.predicted_eigenvalues), built.description,
+                         free=tuple(built.free), matched=tuple(built.matched))
+
+
+def construct(kind: str, model, target, dps: int, **options) -> SpuriousPoint | None:
+    """The spurious point of ``kind`` (one of ``model.special_points()``) for ``target``: the family's constructor
+    (:meth:`~theory.families.base.Model.special_point_constructors`) with :class:`SpuriousTools`; ``options`` go to
+    the constructor. ``None`` when it cannot be built (a fit that reached no fixed point)."""
+    constructors = model.special_point_constructors()
+    if kind not in constructors:
+        raise ValueError(f"{model.family} declares no {kind!r} points (it has {tuple(constructors)})")
+    return _point(model, constructors[kind](SpuriousTools(target, dps), **options))
+
+
+def product_switched_off(model, target, off: list[tuple], dps: int) -> SpuriousPoint:
+    """A model with switched-off points (:meth:`~theory.families.product.Product.construct_switched_off`) with its
+    couplings on ``off`` switched off and the rest fitted."""
+    return _point(model, model.construct_switched_off(SpuriousTools(target, dps), off))
+
+
 def paramagnetic(model, target, dps: int, biases=None, output=None) -> SpuriousPoint:
-    """``w = 0`` with matched fields (:meth:`~theory.families.hidden_layer.HiddenLayer.paramagnetic_point`), with
-    the spectrum the family predicts there (:meth:`~theory.families.hidden_layer.HiddenLayer.paramagnetic_spectrum`)."""
-    n = model.n
-    digits = point_precision(dps)
-    with working_precision(digits):
-        m_data = target.moment_array(MP)
-        fields = to_exact([mpmath.atanh(m_data[i]) for i in range(n)])
-        theta = model.paramagnetic_point(fields, biases, output)
-        mbm = target.moments_by_mask(MP)
-        independent = np.array([mpmath.mpf(1)] + [mpmath.mpf(0)] * (2**n - 1), dtype=object)
-        for mask in range(1, 2**n):
-            prod = mpmath.mpf(1)
-            for i in range(n):
-                if mask >> i & 1:
-                    prod *= m_data[i]
-            independent[mask] = prod
-        predicted = model.paramagnetic_spectrum(theta, [m_data[i] for i in range(n)],
-                                                pair_eigenvalues(mbm, independent, n)) or ()
-    return SpuriousPoint(model, tuple(theta), predicted, f"{model.family} paramagnetic point (w = 0, fields matched)",
-                         free=tuple(range(n)), matched=tuple(range(n)))
+    """``w = 0`` with matched fields (:meth:`~theory.families.hidden_laws.HiddenLayerLaws.construct_paramagnetic`)."""
+    return _point(model, model.construct_paramagnetic(SpuriousTools(target, dps), biases, output))
 
 
 def dead_unit(model, target, dps: int, seed: int = 0, t_max: float = 1e5) -> SpuriousPoint | None:
-    """``model`` with its last unit dead (:meth:`~theory.families.hidden_layer.HiddenLayer.dead_unit_point`), the
-    others at a fixed point of the model with one unit fewer reached by a seeded flow.
-
-    Returns ``None`` when that flow does not reach a fixed point.
-    """
-    from .cases import random_params
-
-    n = model.n
-    small = model.with_hidden(model.M - 1)
-    start = random_params(small, seed, scale=0.3)
-    theta_float, _, _ = integrate_flow(small, target, start, t_max=t_max)
-    found = polish(small, target, theta_float, dps)
-    if not found.converged:
-        return None
-    theta = model.dead_unit_point(found.theta)
-    with working_precision(point_precision(dps)):
-        m_data_mask = target.moments_by_mask(MP)
-        model_mask = moments_by_mask(probabilities(_couplings(small, found.theta), n, MP))
-        predicted = model.dead_unit_spectrum(pair_eigenvalues(m_data_mask, model_mask, n))
-    return SpuriousPoint(model, theta, predicted,
-                         f"{model.family} n={n} M={model.M} with a dead hidden unit (others fitted)")
-
-
-def _couplings(model, theta_exact):
-    from theory.effective import model_couplings
-
-    return model_couplings(model, MP.array(theta_exact), MP)
-
-
-def default_switched_off(n: int) -> list[tuple]:
-    """The subsets switched off in the enumerated product cases: every pair containing spin 1."""
-    return [A for A in subsets(n, 2) if len(A) == 2 and A[0] == 1]
-
-
-
-
-
-def construct(kind: str, model, target, dps: int) -> SpuriousPoint | None:
-    """The spurious point of ``kind`` (one of ``model.special_points()``) for ``target``."""
-    if kind not in model.special_points():
-        raise ValueError(f"{model.family} declares no {kind!r} points (it has {model.special_points()})")
-    if kind == "switched-off":
-        return product_switched_off(model, target, default_switched_off(model.n), dps)
-    if kind == "paramagnetic":
-        return paramagnetic(model, target, dps)
-    return dead_unit(model, target, dps, seed=1)
+    """``model`` with its last unit dead, the others at a fixed point of the model with one unit fewer reached by a
+    seeded flow (:meth:`~theory.families.hidden_laws.HiddenLayerLaws.construct_dead_unit`); ``None`` when that flow
+    does not reach a fixed point."""
+    return _point(model, model.construct_dead_unit(SpuriousTools(target, dps, t_max), seed))

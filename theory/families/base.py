@@ -9,7 +9,9 @@ declares the structure the verification needs, so that nothing outside the famil
 * :meth:`Model.direct_parameters` — parameters entering one coupling additively (F3);
 * :meth:`Model.symmetries` — transformations of :math:`\theta` that leave :math:`J(\theta)` unchanged;
 * :meth:`Model.small_weight_start` and :meth:`Model.h1_law` — the small-weight regime of H1–H3;
-* :meth:`Model.special_points` — exact spurious points with closed-form spectra (S2);
+* :meth:`Model.special_point_constructors` (and :meth:`Model.special_points`, their kinds) — exact spurious
+  points with closed-form spectra (S2), each a function that builds the point and its predicted eigenvalues
+  from a target with the numerical services of :class:`PointTools`;
 * :attr:`Model.closed_form_max_n` and :meth:`Model.normal_form` — how far and how sympy derives it;
 * :meth:`Model.from_spec`, :meth:`Model.spec`, :meth:`Model.parse_params`, :meth:`Model.params_to_json` —
   case files.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 import sympy as sp
@@ -29,7 +31,7 @@ from ..conventions import parse_number, parse_subset_keys, show_value, spin_tabl
 from ..errors import SpecError
 from ..expression import spin_symbols
 
-__all__ = ["Param", "Symmetry", "Model", "spin_linear", "times_spin", "int_at_least", "number", "vector", "matrix",
+__all__ = ["Param", "Symmetry", "ConstructedPoint", "PointTools", "Model", "spin_linear", "times_spin", "int_at_least", "number", "vector", "matrix",
            "subset_dict", "check_params_object", "characters"]
 
 
@@ -63,6 +65,48 @@ class Symmetry:
     example: object
     continuous: bool = False
     tangents: Callable | None = None
+
+
+@dataclass(frozen=True)
+class ConstructedPoint:
+    r"""An exact spurious point a family constructs for a target (S2) and what its closed form predicts there.
+
+    ``theta`` is exact (Fractions); ``predicted_eigenvalues`` are mpf values that must appear in
+    :math:`\operatorname{spec} H` with multiplicity (computed at the constructor's working precision); ``free`` and
+    ``matched`` (canonical coupling indices) name the slice a certificate may use when the point is only fitted on
+    a support (:func:`verify.certify.certify_support`)."""
+
+    theta: tuple
+    predicted_eigenvalues: tuple
+    description: str
+    free: tuple = ()
+    matched: tuple = ()
+
+
+class PointTools(Protocol):
+    r"""The numerical services a special-point constructor receives (``verify.spurious`` provides them for a
+    target at a precision): the family states the mathematics, the tools fit and convert.
+
+    * ``working()`` — a context at the construction's working precision (every mpf computation inside it);
+    * ``data_moments()`` — the target's moments :math:`m^D_A` (canonical order, mpf);
+    * ``maxent_fit(support)`` — couplings :math:`J^*` supported on ``support`` (canonical indices) with
+      :math:`m_A(J^*) = m^D_A` there; ``residual(J)`` — :math:`r = m^D - m(J)`;
+    * ``exact(values)`` — mpf values as the exact rationals of a point (Fractions);
+    * ``fixed_point(model, seed)`` — an exact fixed point of ``model`` for the target reached by a seeded flow
+      from a small random start and polished (``None`` when the flow reaches none);
+    * ``model_moments_by_mask(model, theta)`` — the moments of :math:`p_\theta` by subset mask;
+    * ``pair_eigenvalues(moments_by_mask)`` — the eigenvalues of :math:`R_{ij} = m^D_{ij} - m_{ij}` (:math:`i \ne j`),
+      :math:`R_{ii} = 0`, against the given moments by mask.
+    """
+
+    def working(self): ...
+    def data_moments(self): ...
+    def maxent_fit(self, support): ...
+    def residual(self, J): ...
+    def exact(self, values): ...
+    def fixed_point(self, model, seed: int): ...
+    def model_moments_by_mask(self, model, theta): ...
+    def pair_eigenvalues(self, moments_by_mask): ...
 
 
 class Model:
@@ -170,9 +214,18 @@ class Model:
         :math:`\\varepsilon` along :meth:`small_weight_scaled` from ``base`` (``None``: no law declared)."""
         return None
 
+    def special_point_constructors(self) -> dict[str, Callable]:
+        """``{kind: constructor}`` of the exact spurious points with closed-form spectra this model has (S2).
+
+        ``constructor(tools, **options)`` (``tools`` a :class:`PointTools`) returns the :class:`ConstructedPoint`
+        for the tools' target, or ``None`` when it cannot be built (a fit that does not converge). A new kind of
+        special point is one entry here: ``verify.spurious.construct`` calls it by its kind."""
+        return {}
+
     def special_points(self) -> tuple[str, ...]:
-        """Kinds of exact spurious points with closed-form spectra this model has (S2)."""
-        return ()
+        """Kinds of exact spurious points with closed-form spectra this model has (S2): the keys of
+        :meth:`special_point_constructors`."""
+        return tuple(self.special_point_constructors())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.spec()})"

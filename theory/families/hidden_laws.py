@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from .. import activations
-from .base import Symmetry
+from .base import ConstructedPoint, Symmetry
 
 __all__ = ["HiddenLayerLaws", "LEADING_ORDER_LOOKAHEAD", "MPF_GUARD_DIGITS", "DERIVATIVE_TEST_DPS", "DERIVATIVE_ZERO"]
 
@@ -98,10 +98,50 @@ class HiddenLayerLaws:
                 K[(k, l)] = 0 if k == l == 1 else (None if g[k] is None or g[l] is None else g[k] + g[l])
         return {"J": {k: lead[k] for k in range(2, self.n + 1)}, "G": G, "K": K}
 
-    def special_points(self):
-        """``paramagnetic`` (:math:`w = 0`, fields matched: a fixed point for every activation) and, where
-        :math:`\\sigma'(0) = 0`, ``dead-unit`` (one unit with :math:`w_{\\cdot\\mu} = 0, b_\\mu = 0` added to a fit)."""
-        return ("paramagnetic", "dead-unit") if self.activation.at_zero(1) == 0 else ("paramagnetic",)
+    def special_point_constructors(self):
+        """``paramagnetic`` (:math:`w = 0`, fields matched: a fixed point for every activation;
+        :meth:`construct_paramagnetic`) and, where :math:`\\sigma'(0) = 0`, ``dead-unit`` (one unit with
+        :math:`w_{\\cdot\\mu} = 0, b_\\mu = 0` added to a fit; :meth:`construct_dead_unit`)."""
+        out = {"paramagnetic": self.construct_paramagnetic}
+        if self.activation.at_zero(1) == 0:
+            out["dead-unit"] = self.construct_dead_unit
+        return out
+
+    def construct_paramagnetic(self, tools, biases=None, output=None) -> ConstructedPoint:
+        r"""The paramagnetic point for the tools' target: :math:`a_i = \operatorname{artanh} m^D_i`, :math:`w = 0`
+        (:meth:`paramagnetic_point`). There :math:`p_\theta` is the product measure with
+        :math:`m_A = \prod_{i\in A} m^D_i`, so every residual of order 1 vanishes, and the predicted eigenvalues are
+        :meth:`paramagnetic_spectrum` with :math:`\hat C` the data's pair moments against that product measure."""
+        n = self.n
+        with tools.working():
+            m_data = tools.data_moments()
+            fields = tools.exact([mpmath.atanh(m_data[i]) for i in range(n)])
+            theta = self.paramagnetic_point(fields, biases, output)
+            independent = np.array([mpmath.mpf(1)] + [mpmath.mpf(0)] * (2**n - 1), dtype=object)
+            for mask in range(1, 2**n):
+                prod = mpmath.mpf(1)
+                for i in range(n):
+                    if mask >> i & 1:
+                        prod *= m_data[i]
+                independent[mask] = prod
+            predicted = self.paramagnetic_spectrum(theta, [m_data[i] for i in range(n)],
+                                                   tools.pair_eigenvalues(independent)) or ()
+        return ConstructedPoint(tuple(theta), predicted, f"{self.family} paramagnetic point (w = 0, fields matched)",
+                                free=tuple(range(n)), matched=tuple(range(n)))
+
+    def construct_dead_unit(self, tools, seed: int = 1) -> ConstructedPoint | None:
+        r"""A fixed point of the model with ``M - 1`` units (a seeded flow, ``tools.fixed_point``) with unit ``M``
+        added dead (:meth:`dead_unit_point`); predicted: :meth:`dead_unit_spectrum` with :math:`R` the pair residual
+        of the smaller fit. ``None`` when the smaller model's flow reaches no fixed point."""
+        small = self.with_hidden(self.M - 1)
+        found = tools.fixed_point(small, seed)
+        if found is None:
+            return None
+        theta = self.dead_unit_point(found)
+        with tools.working():
+            predicted = self.dead_unit_spectrum(tools.pair_eigenvalues(tools.model_moments_by_mask(small, found)))
+        return ConstructedPoint(theta, predicted,
+                                f"{self.family} n={self.n} M={self.M} with a dead hidden unit (others fitted)")
 
     def paramagnetic_point(self, fields, biases=None, output=None) -> tuple:
         """:math:`a = ` ``fields``, :math:`b = ` ``biases`` (0), :math:`w = 0`, :math:`c = ` ``output`` (1)."""
@@ -167,6 +207,25 @@ class HiddenLayerLaws:
 
     # --- symmetries ---------------------------------------------------------------------------------------
     def symmetries(self):
+        r"""The symmetries of :math:`F = \sum_i a_is_i + \sum_\mu c_\mu\sigma(b_\mu + w_\mu\cdot s)` that this
+        declaration knows (each leaves :math:`F_\theta(s)` unchanged up to a constant, hence every :math:`J_A`,
+        :math:`A \ne \emptyset`):
+
+        * **hidden-unit permutations** (:math:`M \ge 2`): :math:`F` is a sum over units, so relabelling
+          :math:`(b_\mu, w_{\cdot\mu}, c_\mu) \to (b_{\pi(\mu)}, w_{\cdot\pi(\mu)}, c_{\pi(\mu)})` by any
+          :math:`\pi \in S_M` leaves it unchanged (a discrete group of order :math:`M!`);
+        * **sign flip of a unit**, where :math:`\sigma(-x) = s\,\sigma(x) + l\,x` (``activation.reflection``):
+          :math:`c\,\sigma(b + w\cdot s) = s\,c\,\sigma(-b - w\cdot s) - l\,c\,(b + w\cdot s)`, so
+          :math:`(b_\mu, w_{\cdot\mu}, c_\mu) \to (-b_\mu, -w_{\cdot\mu}, s\,c_\mu)` with the fields shifted
+          :math:`a_i \to a_i - s\,l\,c_\mu w_{i\mu}` (the constant :math:`-l c_\mu b_\mu` drops out of every
+          :math:`J_A`; :math:`s\,l = l`, since :math:`s = -1` forces :math:`l = 0`); without output weights
+          (:math:`c_\mu = 1`) only for :math:`s = 1` (``rbm``: :math:`\log 2\cosh` is even, and the Bernoulli
+          units' softplus has :math:`\log(1+e^{-x}) = \log(1+e^x) - x`);
+        * **rescaling of a unit**, for a homogeneous :math:`\sigma(\lambda x) = \lambda^p\sigma(x)`
+          (:math:`\lambda > 0`) with output weights: :math:`(b_\mu, w_{\cdot\mu}, c_\mu) \to
+          (\lambda b_\mu, \lambda w_{\cdot\mu}, \lambda^{-p}c_\mu)`, a one-dimensional orbit per unit with tangent
+          :math:`(b_\mu, w_{\cdot\mu}, -p\,c_\mu)` (:meth:`rescaling_tangents`).
+        """
         out = []
         if self.M >= 2:
             out.append(Symmetry("hidden-unit permutation",

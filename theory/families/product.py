@@ -14,9 +14,10 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from ..conventions import check_n, format_subset, latex_subset, order_of, parse_subset, show_value, spin_table, subsets
+from ..conventions import (check_n, format_subset, latex_subset, order_of, parse_subset, show_value, spin_table,
+                           subset_index, subsets)
 from ..errors import SpecError
-from .base import Model, Param, Symmetry, characters, check_params_object, subset_dict, vector
+from .base import ConstructedPoint, Model, Param, Symmetry, characters, check_params_object, subset_dict, vector
 
 __all__ = ["Product"]
 
@@ -107,6 +108,12 @@ class Product(Model):
         return {i: (i + 1,) for i in range(self._nh)}
 
     def symmetries(self):
+        r"""One continuous symmetry per coupled subset: the rescaling :math:`u_A \to \lambda u_A,\ v_A \to v_A/\lambda`
+        (:math:`\lambda \ne 0`) leaves :math:`J_A = u_Av_A\,(+h_i)` and every other coupling unchanged, since
+        :math:`u_A` and :math:`v_A` enter no other coupling. Its orbits are the hyperbolas :math:`u_Av_A = \text{const}`
+        in the :math:`(u_A, v_A)` plane, with tangent :math:`(u_A, -v_A)` (:meth:`rescaling_tangents`):
+        :math:`G(u_A, -v_A)^\top = (v_Au_A - u_Av_A)e_A = 0`. So away from :math:`u_A = v_A = 0` every fixed point
+        has at least one neutral direction per subset, all effective-model invariant (S1)."""
         return (Symmetry("rescaling of a factor pair", r"u_A \to \lambda u_A,\ v_A \to v_A/\lambda", self.rescale,
                          (0, Fraction(3, 2)), continuous=True, tangents=self.rescaling_tangents),)
 
@@ -144,8 +151,9 @@ class Product(Model):
              for k in range(1, self.n + 1) for l in range(k, self.n + 1)}
         return {"J": J, "G": G, "K": K}
 
-    def special_points(self):
-        return ("switched-off",)
+    def special_point_constructors(self):
+        """``switched-off``: :meth:`construct_switched_off`."""
+        return {"switched-off": self.construct_switched_off}
 
     def factor_pairs(self) -> list[tuple]:
         """``(A, index of u_A, index of v_A)`` for every coupled subset."""
@@ -159,6 +167,50 @@ class Product(Model):
         u = [Fraction(fitted[A]) if A in fitted else zero for A in self.subsets]
         v = [one if A in fitted else zero for A in self.subsets]
         return tuple([zero] * self._nh + u + v)
+
+    def switched_off_spectrum(self, residuals) -> tuple:
+        r"""The eigenvalues of :math:`H` the switched-off subsets contribute: ``residuals`` is ``[(A, r_A), ...]`` over
+        the switched-off set :math:`Z`; returns :math:`(r_A, -r_A)` for each, in that order.
+
+        At :meth:`switched_off_point`, :math:`u_A = v_A = 0` for :math:`A \in Z`, so :math:`\partial J_A/\partial u_A = v_A`
+        and :math:`\partial J_A/\partial v_A = u_A` vanish: those columns of :math:`G` are zero, and the only second
+        derivative of :math:`J` on those coordinates is :math:`\partial_{u_A}\partial_{v_A}J_A = 1`. Hence
+        :math:`H = \sum_B r_B\nabla^2 J_B - G^\top CG` decouples into the :math:`2\times 2` blocks
+
+        .. math:: H\big|_{(u_A, v_A)} = \begin{pmatrix}0 & r_A\\ r_A & 0\end{pmatrix},\qquad
+                  \text{eigenvalues } \pm r_A,
+
+        one per :math:`A \in Z`: a strict saddle as soon as some :math:`r_A \ne 0`, with one unstable direction
+        :math:`(1, \operatorname{sign} r_A)/\sqrt2` per nonzero :math:`r_A`. The other parameters: on the fitted subsets
+        :math:`S` the residual vanishes (:math:`r_B = 0`), so the curvature term is zero there and the rest of
+        :math:`H` is :math:`-G_S^\top C G_S` on the fields and the :math:`(u_B, v_B)`, :math:`B \in S`, whose
+        :math:`G`-columns are :math:`v_Be_B = e_B`, :math:`u_Be_B = J^*_Be_B` and :math:`e_i` (fields): negative
+        semidefinite, :math:`|S|` negative eigenvalues (:math:`C_{SS}` is positive definite) and :math:`|S| + N_h`
+        zeros (the rescalings :math:`(u_B, -v_B)` and, with fields, :math:`h_i - u_iv_i`), which depend on
+        :math:`C` and are not predicted here. (A switched-off singleton must carry no field: there
+        :math:`\partial\ell/\partial h_i = r_i \ne 0`.)"""
+        return tuple(x for _, r in residuals for x in (r, -r))
+
+    def construct_switched_off(self, tools, off=None) -> ConstructedPoint:
+        r"""The switched-off point for the tools' target: :math:`u_A = v_A = 0` on ``off`` (default: every pair
+        containing spin 1), the rest fitted by maximum entropy on the support (:math:`J^*_A = 0` on ``off``,
+        :math:`m_A(J^*) = m^D_A` elsewhere), :math:`u_A = J^*_A`, :math:`v_A = 1` there; then
+        :math:`\partial_{u_A}\ell = v_Ar_A = 0` and :math:`\partial_{v_A}\ell = u_Ar_A = 0` everywhere, and
+        :meth:`switched_off_spectrum` gives the predicted eigenvalues :math:`\pm r_A`."""
+        n = self.n
+        off = [A for A in subsets(n, 2) if len(A) == 2 and A[0] == 1] if off is None else list(off)
+        index = subset_index(n)
+        off_idx = sorted(index[A] for A in off)
+        support = [k for k in range(2**n - 1) if k not in off_idx]
+        with tools.working():
+            J = tools.maxent_fit(support)
+            r = tools.residual(J)
+            fitted = dict(zip(subsets(n), tools.exact([J[k] if k in support else 0 * J[k] for k in range(2**n - 1)])))
+            theta = self.switched_off_point({A: fitted[A] for A in subsets(n) if index[A] in support})
+            predicted = self.switched_off_spectrum([(subsets(n)[k], r[k]) for k in off_idx])
+        names = ", ".join(",".join(map(str, A)) for A in off)
+        return ConstructedPoint(theta, predicted, f"{self.family} n={n}, u = v = 0 on {{{names}}}, rest fitted",
+                                free=tuple(support), matched=tuple(support))
 
     # --- case files ---------------------------------------------------------------------------------------
     def parse_params(self, obj):
