@@ -29,6 +29,8 @@ from contextlib import contextmanager
 import mpmath
 import numpy as np
 
+from theory.fixedpoint import matmul
+
 __all__ = [
     "as_matrix",
     "from_matrix",
@@ -154,12 +156,20 @@ def _clusters(values: list, tol) -> list[list[int]]:
     return groups
 
 
-def _eigen(A: np.ndarray, bits: int, vectors: bool):
-    """Eigenvalues (ascending, mpf) and, with ``vectors``, orthonormal real eigenvectors of symmetric ``A``;
+def _eigen(A: np.ndarray, bits: int, vectors: bool, keep_above=None, clusters_ok: bool = False):
+    r"""Eigenvalues (ascending, mpf) and, with ``vectors``, orthonormal real eigenvectors of symmetric ``A``;
     ``None`` when some eigenvalues cluster (equal to half the bits: kernels, repeated values), where the
     solver's vectors can be nearly dependent and the caller uses mpmath's routines (whose kernel bases the
     fibre tests were built on: a rotated basis of a kernel met singular values between the two precisions'
-    zero thresholds on S2's tanh paramagnetic point)."""
+    zero thresholds on S2's tanh paramagnetic point).
+
+    With ``keep_above`` (a fraction of the largest :math:`|\lambda|`), only the eigenpairs above that floor are
+    returned: clusters below it (a kernel) do not matter, since the eigenvectors of values separated from
+    the rest by a wide gap are well conditioned (Davis–Kahan) and are orthonormalised among themselves.
+    ``clusters_ok``: clusters among the kept values are accepted too (the caller checks that the columns span
+    an invariant subspace, which is all a projector or a pseudo-inverse needs); ``None`` only when the
+    orthonormalisation fails (nearly dependent vectors).
+    """
     n = A.shape[0]
     with _arb_precision(bits) as flint:
         M = flint.acb_mat(_arb_matrix(flint, A))
@@ -171,17 +181,22 @@ def _eigen(A: np.ndarray, bits: int, vectors: bool):
         with mpmath.workprec(bits):
             top = max((abs(v) for v in values), default=mpmath.mpf(0))
             tol = mpmath.ldexp(max(top, mpmath.mpf(1)), -(bits // 2))
-            if any(len(g) > 1 for g in _clusters(values, tol)):
+            kept = list(range(n)) if keep_above is None else [k for k in range(n) if values[k] > keep_above * top]
+            wanted = set(kept)
+            if not clusters_ok and any(len(g) > 1 and wanted.intersection(g) for g in _clusters(values, tol)):
                 return None
+        if not kept:
+            return [], np.empty((n, 0), dtype=object)
+        g = len(kept)
         cols = _real_columns(flint, R, n)
-        norms = [sum((x * x for x in col), flint.arb(0)).sqrt() for col in cols]
-        V = flint.arb_mat(n, n, [cols[k][i] / norms[k] for i in range(n) for k in range(n)]).mid()
-        V, ok = _orthonormalise(flint, V, n)
+        norms = {k: sum((x * x for x in cols[k]), flint.arb(0)).sqrt() for k in kept}
+        V = flint.arb_mat(n, g, [cols[k][i] / norms[k] for i in range(n) for k in kept]).mid()
+        V, ok = _orthonormalise(flint, V, g)
         if not ok:
             return None
-        out = np.array([_to_mpf(x) for x in V.entries()], dtype=object).reshape(n, n)
-    order = sorted(range(n), key=lambda k: values[k])
-    return [values[k] for k in order], out[:, order]
+        out = np.array([_to_mpf(x) for x in V.entries()], dtype=object).reshape(n, g)
+    order = sorted(range(g), key=lambda j: values[kept[j]])
+    return [values[kept[j]] for j in order], out[:, order]
 
 
 def symmetric_eigen(H: np.ndarray) -> tuple[list, np.ndarray]:
@@ -211,8 +226,10 @@ def symmetric_eigenvalues(H: np.ndarray) -> list:
     return [+v for v in values]
 
 
-def _gram(A: np.ndarray) -> tuple[list, np.ndarray | None, int]:
-    """Eigen-decomposition of :math:`A^\\top A` at twice the working bits (formed there exactly from ``A``)."""
+def _gram(A: np.ndarray, keep_above=None, clusters_ok: bool = False):
+    """Eigen-decomposition of :math:`A^\\top A` at twice the working bits (formed there exactly from ``A``); with
+    ``keep_above``, only its eigenpairs above that fraction of the largest eigenvalue (:func:`_eigen`). Returns
+    ``(values, vectors, bits, AᵀA)`` or ``None``."""
     bits = 2 * (mpmath.mp.prec + FLINT_GUARD_BITS)
     with _arb_precision(bits) as flint:
         M = _arb_matrix(flint, A)
@@ -224,8 +241,8 @@ def _gram(A: np.ndarray) -> tuple[list, np.ndarray | None, int]:
                 for j in range(cols):
                     G[i, j] = _to_mpf(gram[i, j])
     with mpmath.workprec(bits):
-        out = _eigen(G, bits, vectors=True)
-    return None if out is None else out + (bits,)
+        out = _eigen(G, bits, vectors=True, keep_above=keep_above, clusters_ok=clusters_ok)
+    return None if out is None else out + (bits, G)
 
 
 def singular_values(A: np.ndarray) -> list:
@@ -260,7 +277,7 @@ def right_singular(A: np.ndarray) -> tuple[list, np.ndarray]:
     gram = _gram(A)
     if gram is None:
         return mpmath_right_singular(A)
-    values, vectors, bits = gram
+    values, vectors, bits, _ = gram
     with mpmath.workprec(bits):
         sigma = [mpmath.sqrt(abs(v)) for v in values]
     order = sorted(range(cols), key=lambda k: -sigma[k])
@@ -270,21 +287,33 @@ def right_singular(A: np.ndarray) -> tuple[list, np.ndarray]:
 
 
 def pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray:
-    r"""Minimal-norm least-squares solution :math:`x = A^+ b`, singular values below ``rel_cutoff·σ_max`` dropped:
-    :math:`x = \sum_{\sigma_k > \mathrm{cut}} \sigma_k^{-2}\,(v_k^\top A^\top b)\,v_k` over the eigenpairs of
-    :math:`A^\top A` (at twice the bits)."""
-    gram = _gram(A)
+    r"""Minimal-norm least-squares solution :math:`x = A^+ b`, singular values below ``rel_cutoff·σ_max`` dropped.
+
+    With :math:`V` an orthonormal basis of the invariant subspace of :math:`A^\top A` for its eigenvalues above
+    :math:`\mathrm{cut}^2\lambda_{\max}` (computed at twice the bits) and :math:`S = V^\top A^\top A V`,
+    :math:`x = V S^{-1} V^\top A^\top b` (:math:`= \sum_k \sigma_k^{-2}(v_k^\top A^\top b)\,v_k` over those
+    eigenpairs). Any basis of that subspace gives the same :math:`x`, so repeated singular values (a symmetric
+    target) and a kernel are no obstacle; the columns are checked to span an invariant subspace
+    (:math:`\|A^\top A V - VS\| \le 2^{-\mathrm{bits}/2}\lambda_{\max}`), else mpmath's SVD is used.
+    """
+    bits = 2 * (mpmath.mp.prec + FLINT_GUARD_BITS)
+    with mpmath.workprec(bits):
+        floor = mpmath.mpf(rel_cutoff) ** 2
+    gram = _gram(A, keep_above=floor, clusters_ok=True)
     if gram is None:
         return mpmath_pseudo_inverse_solve(A, b, rel_cutoff)
-    values, vectors, bits = gram
+    values, V, bits, G = gram
+    if not values:
+        return np.array([mpmath.mpf(0)] * A.shape[1], dtype=object)
     with mpmath.workprec(bits):
+        GV = matmul(G, V)
+        S = matmul(V.T, GV)
+        top = max(abs(v) for v in values)
+        if max_abs(GV - matmul(V, S)) > mpmath.ldexp(top, -(bits // 2)):
+            return mpmath_pseudo_inverse_solve(A, b, rel_cutoff)
         atb = A.T @ np.asarray(b, dtype=object).reshape(-1)
-        top = max((abs(v) for v in values), default=mpmath.mpf(0))
-        x = np.array([mpmath.mpf(0)] * A.shape[1], dtype=object)
-        for k, lam in enumerate(values):
-            if lam > 0 and mpmath.sqrt(lam) > rel_cutoff * mpmath.sqrt(top):
-                v = vectors[:, k]
-                x = x + v * (mpmath.fsum(v * atb) / lam)
+        y = mpmath.lu_solve(as_matrix(S), as_matrix((V.T @ atb).reshape(-1, 1)))
+        x = V @ np.array([y[k] for k in range(len(values))], dtype=object)
     return np.array([+xi for xi in x], dtype=object)
 
 
