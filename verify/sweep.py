@@ -18,6 +18,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -183,7 +184,7 @@ def run_case(sc: SweepCase, dps: int = 30) -> dict:
     learning, absolute = {}, {}
     for metric, (errors, abs_orders) in all_order_errors64(model, target, tr.thetas).items():
         absolute[metric] = [k + 1 for k, a in enumerate(abs_orders) if a]
-        errors = np.where(np.isnan(errors), np.inf, errors)  # a failed maxent fit is not a passage below δ
+        errors = np.where(np.isnan(errors), 1e300, errors)  # a failed maxent fit is not a passage below δ
         for delta in THRESHOLDS:
             lt = learning_times(tr.times, errors, delta)
             learning[f"{metric}@{delta}"] = {
@@ -289,17 +290,31 @@ def _append(path, record: dict) -> None:
         os.fsync(fh.fileno())
 
 
+@lru_cache(maxsize=4096)
+def _target_spread(target_json: str, n: int) -> float:
+    r""":math:`\sum_A (J^D_A)^2` of a target: large for targets near a point mass (``random-couplings``, ``parity`` at
+    N >= 8), whose maximum-entropy fits are ill-conditioned and slow."""
+    try:
+        J = parse_target(json.loads(target_json), n).coupling_array(FLOAT64)
+    except SpecError:
+        return 0.0
+    return float(np.sum(np.asarray(J, dtype=float) ** 2))
+
+
 def estimate_case_seconds(sc: SweepCase) -> float:
-    """A rough estimate of one sweep case's CPU seconds on the float64 engine: the flow and the per-order
-    errors grow like 2^N P (about 1 s for N = 6, 5-10 s for N = 8, 10-30 s for N = 10 on this machine), plus
-    about 5 s (N = 3, 4) to a minute (N = 6) for a high-precision endpoint classification."""
+    """A rough estimate of one sweep case's CPU seconds on the float64 engine: the flow grows like 2^N P (about
+    1 s for N = 6, 2-10 s for N = 10 on this machine), the maximum-entropy metric like 2^N times the target's
+    spread :func:`_target_spread` (10-20 s at N = 10 on the structured targets, minutes at N = 9 on
+    ``random-couplings``), plus 5 s (N = 3, 4) to a minute (N = 6) for a high-precision endpoint classification."""
     from theory.families import family_class
 
     model = sc.model
     n = int(model.get("n", 3))
     P = family_class(model.get("family")).count_parameters(model) or 2**n
-    flow = 0.5 + 3e-4 * 2**n * P * max(1.0, sc.t_max / 1e6) ** 0.1
-    return flow + (4.0 + 2e-3 * 8**n if sc.classifies() else 0.0)
+    flow = 0.5 + 1e-4 * 2**n * P * max(1.0, sc.t_max / 1e6) ** 0.1
+    spread = _target_spread(json.dumps(sc.target, sort_keys=True), n) if isinstance(sc.target, dict) and sc.target else 0.0
+    maxent = 1e-2 * 2**n * (1 + spread / 4)
+    return flow + maxent + (4.0 + 2e-3 * 8**n if sc.classifies() else 0.0)
 
 
 # --- case files ---------------------------------------------------------------------------------------------
