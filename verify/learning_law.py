@@ -35,7 +35,7 @@ import numpy as np
 from .learning import METRICS
 
 __all__ = ["series_of", "law_points", "fit_law", "bootstrap_law", "delay_elasticities", "ordered_fractions",
-           "law_summary", "format_law", "plot_law", "ETA_A", "ETA_B", "SMALL_EPS"]
+           "law_summary", "format_law", "plot_law", "compact_records", "expand_compact", "study_document", "ETA_A", "ETA_B", "SMALL_EPS"]
 
 #: (a) survives when the elasticity's interval lies within this of 0
 ETA_A = 0.25
@@ -292,3 +292,43 @@ def plot_law(records: list[dict], metric: str, threshold: float, path: str) -> N
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+
+
+# --- a compact form of a study (the committed summary) ---------------------------------------------------------
+
+
+def compact_records(records: list[dict], keys=("moment@0.2", "coupling@0.2", "maxent@0.2")) -> dict:
+    """The learning times of ``keys`` per record, rounded to 5 significant digits: ``{"keys": [...], "rows":
+    [[id, N, eps, seed, reproduce, {key: [t_1, ..., t_N]}], ...]}`` (small enough to commit)."""
+    def r5(t):
+        return None if t is None or not np.isfinite(t) else float(f"{t:.5g}")
+
+    rows = []
+    for rec in sorted(records, key=lambda r: r["id"]):
+        times = {k: [r5(t) for t in _times(rec, k)] for k in keys if k in rec["learning"]}
+        rows.append([rec["id"], n_of(rec), rec["eps"], rec.get("seed"), rec["reproduce"], times])
+    return {"keys": list(keys), "rows": rows}
+
+
+def expand_compact(doc: dict) -> list[dict]:
+    """Records (enough of them for :func:`law_summary` and :func:`plot_law`) from :func:`compact_records`."""
+    from .learning import is_ordered
+
+    out = []
+    for rid, n, eps, seed, reproduce, times in doc["rows"]:
+        learning = {k: {"learning_times": {str(j + 1): t for j, t in enumerate(ts)}, "ordered": is_ordered(ts)}
+                    for k, ts in times.items()}
+        out.append({"id": rid, "eps": eps, "seed": seed, "case": {"model": {"n": n}}, "learning": learning,
+                    "reproduce": reproduce})
+    return out
+
+
+def study_document(records: list[dict], study: dict, keys=("moment@0.2", "coupling@0.2"), metrics=METRICS,
+                   max_counterexamples: int = 8) -> dict:
+    """The committed summary of a study: ``study`` (what was run, how long), the law of every metric at δ = 0.2
+    (counterexamples cut to ``max_counterexamples``, their count kept) and the compact records of ``keys``."""
+    law = law_summary(records, metrics=metrics, thresholds=(0.2,))
+    for block in law["laws"].values():
+        block["counterexample_count"] = len(block["counterexamples"])
+        block["counterexamples"] = block["counterexamples"][:max_counterexamples]
+    return {"study": study, "law": law, "records": compact_records(records, keys)}
