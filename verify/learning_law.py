@@ -22,8 +22,9 @@ Two predictions are compared:
 * **(b)** delays growing like :math:`(k-1)L`: :math:`\delta > 0` (of the size of :math:`\beta` when each order
   waits another :math:`L/\lambda`) and :math:`\eta \to 1`.
 
-A prediction *survives* when the data do not reject it: (a) when the interval of :math:`\eta` lies within
-:data:`ETA_A` of 0; (b) when the interval of :math:`\eta` reaches :data:`ETA_B` and that of :math:`\delta`
+The onset of the orders the weights carry is measured by :math:`\eta_2 = d\ln t_2/d\ln L` (:math:`\to 1` under
+(a)). A prediction *survives* when the data do not reject it: (a) when the interval of :math:`\eta` lies within
+:data:`ETA_A` of 0 (delays :math:`O(1)`) and that of :math:`\eta_2` reaches :data:`ETA_B` (onset like :math:`L`); (b) when the interval of :math:`\eta` reaches :data:`ETA_B` and that of :math:`\delta`
 (fitted on ε <= :data:`SMALL_EPS`) lies above 0. Nothing here is tuned to a result: the rules are fixed
 before the data are read, and every number behind a verdict is in the summary.
 """
@@ -34,7 +35,8 @@ import numpy as np
 
 from .learning import METRICS
 
-__all__ = ["series_of", "law_points", "fit_law", "bootstrap_law", "delay_elasticities", "ordered_fractions",
+__all__ = ["series_of", "law_points", "fit_law", "bootstrap_law", "delay_elasticities", "onset_elasticities",
+           "ordered_fractions",
            "law_summary", "format_law", "plot_law", "compact_records", "expand_compact", "study_document", "ETA_A", "ETA_B", "SMALL_EPS"]
 
 #: (a) survives when the elasticity's interval lies within this of 0
@@ -132,6 +134,22 @@ def delay_elasticities(records: list[dict], key: str, eps_max: float = SMALL_EPS
     return out
 
 
+def onset_elasticities(records: list[dict], key: str, eps_max: float = SMALL_EPS) -> list[tuple[str, int, float]]:
+    r"""``(series, 2, η_2)``: slope of :math:`\ln t_2` against :math:`\ln L` over a series' starts with ε <= ``eps_max``
+    (the first order the weights carry: :math:`t_2 \approx L/\lambda + O(1)` under (a) gives :math:`\eta_2 \to 1`)."""
+    by: dict[str, list] = {}
+    for rec in records:
+        if rec["eps"] <= eps_max:
+            by.setdefault(series_of(rec), []).append(rec)
+    out = []
+    for s, recs in by.items():
+        pts = [(np.log(np.log(1 / r["eps"])), _times(r, key)[1]) for r in recs if len(_times(r, key)) > 1]
+        pts = [(x, np.log(t)) for x, t in pts if np.isfinite(t) and t > 0]
+        if len(pts) >= 3 and np.ptp([x for x, _ in pts]) > 0:
+            out.append((s, 2, float(np.polyfit(*zip(*pts), 1)[0])))
+    return out
+
+
 def _median_ci(values: list[tuple[str, int, float]], resamples: int = RESAMPLES, seed: int = 1):
     if not values:
         return None, None
@@ -160,13 +178,17 @@ def ordered_fractions(records: list[dict], key: str) -> dict:
     return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
 
 
-def _verdicts(fit_ci: dict, eta_ci) -> dict:
+def _verdicts(fit_ci: dict, eta_ci, onset_ci) -> dict:
     delta = fit_ci.get("delta") if fit_ci else None
-    a = b = None
+    delays_o1 = b = onset = None
     if eta_ci is not None:
-        a = bool(max(abs(eta_ci[0]), abs(eta_ci[1])) <= ETA_A)
+        delays_o1 = bool(max(abs(eta_ci[0]), abs(eta_ci[1])) <= ETA_A)
         b = bool(eta_ci[1] >= ETA_B and (delta is None or delta[0] > 0))
-    return {"a_linear_growth_survives": a, "b_delays_grow_with_k_log_inv_eps_survives": b}
+    if onset_ci is not None:
+        onset = bool(onset_ci[1] >= ETA_B)
+    a = None if delays_o1 is None or onset is None else delays_o1 and onset
+    return {"a_delays_stay_o1": delays_o1, "a_onset_grows_like_log_inv_eps": onset, "a_linear_growth_survives": a,
+            "b_delays_grow_with_k_log_inv_eps_survives": b}
 
 
 def _law_block(records: list[dict], key: str) -> dict:
@@ -178,13 +200,16 @@ def _law_block(records: list[dict], key: str) -> dict:
     ci_small = bootstrap_law(small, len(small_series)) if fit_small else {}
     el = delay_elasticities(records, key)
     eta, eta_ci = _median_ci(el)
+    on = onset_elasticities(records, key)
+    eta2, eta2_ci = _median_ci(on)
     first = np.array([[np.log(1 / r["eps"]), _times(r, key)[0]] for r in records if np.isfinite(_times(r, key)[0])])
     t1_slope = float(np.polyfit(first[:, 0], first[:, 1], 1)[0]) if len(first) > 2 and np.ptp(first[:, 0]) > 0 else None
     return {"cases": len(records), "series": len(series), "points": int(len(pts)),
             "fit_all_eps": fit, "ci_all_eps": ci, "fit_small_eps": fit_small, "ci_small_eps": ci_small,
             "t1_slope_vs_log_inv_eps": t1_slope,
             "delay_elasticity": {"median": eta, "ci95": eta_ci, "pairs": len(el)},
-            **_verdicts(ci_small or ci, eta_ci)}
+            "onset_elasticity": {"median": eta2, "ci95": eta2_ci, "series": len(on)},
+            **_verdicts(ci_small or ci, eta_ci, eta2_ci)}
 
 
 def law_summary(records: list[dict], metrics=METRICS, thresholds=(0.2,), per_n: bool = True) -> dict:
@@ -193,7 +218,9 @@ def law_summary(records: list[dict], metrics=METRICS, thresholds=(0.2,), per_n: 
     out = {"rules": {"fit": "t_k = alpha + beta L + gamma (k-1) + delta (k-1) L, k >= 2, L = ln(1/eps); "
                             "95% percentile CIs, bootstrap over eps-series",
                      "eta": f"median slope of ln(t_k - t_2), k >= 3, vs ln L over eps <= {SMALL_EPS}",
-                     "a_survives": f"CI of eta within +-{ETA_A}",
+                     "eta_2": f"median slope of ln t_2 vs ln L over eps <= {SMALL_EPS} (onset of the weights' orders)",
+                     "a_survives": f"CI of eta within +-{ETA_A} (delays O(1)) and CI of eta_2 reaches {ETA_B} "
+                                   "(onset ~ L/lambda)",
                      "b_survives": f"CI of eta reaches {ETA_B} and CI of delta (eps <= {SMALL_EPS}) above 0",
                      "resamples": RESAMPLES},
            "laws": {}}
@@ -234,9 +261,13 @@ def format_law(law: dict, key: str) -> str:
                      f"  (eps <= {SMALL_EPS}; beta {_ci(ci.get('beta'))}, delta {_ci(ci.get('delta'))})")
     el = p["delay_elasticity"]
     if el["median"] is not None:
+        on = p["onset_elasticity"]
+        onset = "?" if on["median"] is None else f"{on['median']:.3f} {_ci(on['ci95'])}"
         lines.append(f"  delay elasticity eta = d ln(t_k - t_2)/d ln L = {el['median']:.3f} {_ci(el['ci95'])} "
-                     f"over {el['pairs']} (series, k); (a) survives: {p['a_linear_growth_survives']}, "
-                     f"(b) survives: {p['b_delays_grow_with_k_log_inv_eps_survives']}")
+                     f"over {el['pairs']} (series, k); onset eta_2 = d ln t_2/d ln L = {onset}")
+        lines.append(f"  (a) delays O(1): {p['a_delays_stay_o1']}, onset ~ L: {p['a_onset_grows_like_log_inv_eps']}, "
+                     f"(a) survives: {p['a_linear_growth_survives']}; (b) survives: "
+                     f"{p['b_delays_grow_with_k_log_inv_eps_survives']}")
     return "\n".join(lines)
 
 

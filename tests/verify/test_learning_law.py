@@ -60,13 +60,22 @@ def test_delays_growing_with_k_log_inv_eps_are_recognised():
 
 
 def test_delays_of_order_one_are_recognised():
-    law = law_summary(synthetic(1.0, 0.5, 2.0, 0.0), metrics=("moment",))["laws"][KEY]["pooled"]
+    law = law_summary(synthetic(1.0, 1.0, 2.0, 0.0), metrics=("moment",))["laws"][KEY]["pooled"]
     lo, hi = law["ci_small_eps"]["delta"]
     assert lo < 0 < hi
     beta_lo, beta_hi = law["ci_small_eps"]["beta"]
-    assert beta_lo < 0.5 < beta_hi
+    assert beta_lo < 1.0 < beta_hi
+    assert law["a_delays_stay_o1"] is True and law["a_onset_grows_like_log_inv_eps"] is True
     assert law["a_linear_growth_survives"] is True
     assert law["b_delays_grow_with_k_log_inv_eps_survives"] is False
+
+
+def test_onsets_that_do_not_grow_with_log_inv_eps_reject_a():
+    """Times independent of eps: delays O(1), but no onset at L/lambda: (a) does not survive, nor does (b)."""
+    law = law_summary(synthetic(5.0, 0.0, 2.0, 0.0), metrics=("moment",))["laws"][KEY]["pooled"]
+    assert abs(law["onset_elasticity"]["median"]) < 0.05
+    assert law["a_delays_stay_o1"] is True and law["a_onset_grows_like_log_inv_eps"] is False
+    assert law["a_linear_growth_survives"] is False and law["b_delays_grow_with_k_log_inv_eps_survives"] is False
 
 
 def test_elasticity_of_a_pure_power_of_log_inv_eps():
