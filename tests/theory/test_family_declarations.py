@@ -90,7 +90,7 @@ def test_special_points_and_closed_form_limits():
     assert points[("mlp", "tanh")] == ("paramagnetic",) and points[("product", None)] == ("switched-off",)
     assert points[("gim", None)] == () and points[("custom", None)] == ()
     limits = {(s["family"], s.get("activation")): model_from_spec(s).closed_form_max_n for s in SPECS}
-    assert limits[("mlp", "silu")] == limits[("mlp", "softplus")] == 3 and limits[("mlp", "tanh")] == 6
+    assert limits[("mlp", "silu")] == limits[("mlp", "softplus")] == limits[("mlp", "tanh")] == 6
     assert limits[("rbm", None)] == 6  # issue 12: closed forms from the structure up to N = 6
 
 

@@ -56,6 +56,21 @@ def test_mpmath_evaluators_match_structured_ones(spec, dps):
         assert worst(ev.hessian(theta, m_data), flow.flow_jacobian(model, th, m_data, MP)) < tol
 
 
+@pytest.mark.parametrize("activation", ["softplus", "silu"])
+def test_exponential_networks_have_closed_forms_at_n4(activation):
+    """Issue 12 D1: softplus and silu networks are derived from their structure beyond N = 3 (their limit is 6)."""
+    model = model_from_spec({"family": "mlp", "n": 4, "hidden": 2, "activation": activation})
+    assert model.closed_form_max_n == 6
+    ev = ClosedFormEvaluators(closed_forms(model), "mpmath")
+    rng = random.Random(4)
+    with mpmath.workdps(30):
+        theta = point(model, rng)
+        th = np.array(theta, dtype=object)
+        tol = mpmath.mpf(10) ** -25
+        assert worst(ev.couplings(theta), effective.model_couplings(model, th, MP)) < tol
+        assert worst(ev.jacobian(theta), effective.jacobian(model, th, MP)) < tol
+
+
 def test_numpy_evaluators_match_float64_structured_ones():
     model = model_from_spec({"family": "rbm", "n": 3, "hidden": 2})
     ev = ClosedFormEvaluators(closed_forms(model), "numpy")

@@ -279,16 +279,16 @@ class MLP(HiddenLayer):
 
     @property
     def closed_form_max_n(self) -> int:
-        """From the structure up to 6 spins; rational functions of exponentials (softplus, silu) keep their limit."""
-        return self.activation.closed_form_max_n if self.activation.exponential else HiddenLayer.closed_form_max_n
+        """From the structure up to 6 spins for every activation (softplus and silu included: their per-unit Walsh
+        tables take seconds; only their identities go the numeric route), unless the activation caps it."""
+        return _limit(self.activation)
 
     @classmethod
     def closed_form_limit(cls, spec):
         name = spec.get("activation", "tanh")
         known = isinstance(name, str) and name in activations.ACTIVATIONS
-        act = activations.ACTIVATIONS[name] if known else None
-        return (act.closed_form_max_n if act.exponential else HiddenLayer.closed_form_max_n) if known else min(
-            a.closed_form_max_n for a in activations.ACTIVATIONS.values())
+        return _limit(activations.ACTIVATIONS[name]) if known else min(
+            _limit(a) for a in activations.ACTIVATIONS.values())
 
     @property
     def simplifies_exactly(self) -> bool:
@@ -298,3 +298,8 @@ class MLP(HiddenLayer):
     def spec(self):
         return {"family": "mlp", "n": self.n, "hidden": self.M, "activation": self.activation.name}
 
+
+def _limit(activation) -> int:
+    """The closed-form limit of a network with ``activation``: the structured one, or the activation's cap."""
+    cap = activation.closed_form_max_n
+    return HiddenLayer.closed_form_max_n if cap is None else min(cap, HiddenLayer.closed_form_max_n)
