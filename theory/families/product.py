@@ -185,10 +185,10 @@ class Product(Model):
         :math:`S` the residual vanishes (:math:`r_B = 0`), so the curvature term is zero there and the rest of
         :math:`H` is :math:`-G_S^\top C G_S` on the fields and the :math:`(u_B, v_B)`, :math:`B \in S`, whose
         :math:`G`-columns are :math:`v_Be_B = e_B`, :math:`u_Be_B = J^*_Be_B` and :math:`e_i` (fields): negative
-        semidefinite, :math:`|S|` negative eigenvalues (:math:`C_{SS}` is positive definite) and :math:`|S| + N_h`
-        zeros (the rescalings :math:`(u_B, -v_B)` and, with fields, :math:`h_i - u_iv_i`), which depend on
-        :math:`C` and are not predicted here. (A switched-off singleton must carry no field: there
-        :math:`\partial\ell/\partial h_i = r_i \ne 0`.)"""
+        semidefinite of rank :math:`|S|` (the columns span :math:`\{e_B\}_{B\in S}` and :math:`C_{SS}` is positive
+        definite), so :math:`|S|` negative eigenvalues, which depend on :math:`C` and are not predicted here, and zeros
+        for the other directions (among them the rescalings :math:`(u_B, -v_B)`). (A switched-off singleton must carry
+        no field: there :math:`\partial\ell/\partial h_i = r_i \ne 0`.)"""
         return tuple(x for _, r in residuals for x in (r, -r))
 
     def construct_switched_off(self, tools, off=None) -> ConstructedPoint:
