@@ -156,19 +156,99 @@ def _clusters(values: list, tol) -> list[list[int]]:
     return groups
 
 
-def _eigen(A: np.ndarray, bits: int, vectors: bool, keep_above=None, clusters_ok: bool = False):
+def _gram_schmidt(X: np.ndarray) -> np.ndarray:
+    """Columns of ``X`` orthonormalised by classical Gram–Schmidt applied twice (mpmath at the working precision,
+    the projections as exact integer products)."""
+    n, k = X.shape
+    Q = np.empty((n, k), dtype=object)
+    for j in range(k):
+        col = X[:, j : j + 1]
+        if j:
+            for _ in range(2):
+                col = col - matmul(Q[:, :j], matmul(Q[:, :j].T, col))
+        Q[:, j] = (col / mpmath.sqrt(mpmath.fsum(col[:, 0] * col[:, 0])))[:, 0]
+    return Q
+
+
+def _fixed_vectors(n: int, k: int, seed: int) -> np.ndarray:
+    """``k`` fixed pseudo-random integer vectors of length ``n`` (the same at every precision)."""
+    rng = np.random.default_rng(seed)
+    return np.array([[mpmath.mpf(int(v)) for v in row] for row in rng.integers(-1000, 1001, size=(n, k))], dtype=object)
+
+
+def _canonical_basis(U: np.ndarray, seed: int) -> np.ndarray:
+    r"""An orthonormal basis of the span of ``U`` that depends on the span only: :math:`UU^\top X` for fixed ``X``,
+    orthonormalised. A cluster's basis is thus the same at ``dps`` and ``2·dps`` to their precisions, however the
+    solver rotated it (the fibre tests read the kernel vectors at both precisions)."""
+    X = _fixed_vectors(U.shape[0], U.shape[1], seed)
+    return _gram_schmidt(matmul(U, matmul(U.T, X)))
+
+
+def _resolve_clusters(A: np.ndarray, separated: np.ndarray, tol, cluster_values: list) -> tuple[list, np.ndarray]:
+    r"""Eigenpairs of symmetric ``A`` on the orthogonal complement of its well-separated eigenvectors ``separated``
+    (Rayleigh–Ritz: an orthonormal basis :math:`W` of the complement, mpmath's ``eigsy`` of the small
+    :math:`W^\top AW`); each cluster of Ritz values (within ``tol``) gets its canonical basis
+    (:func:`_canonical_basis`) and its values. When the solver's values ``cluster_values`` form one cluster (a
+    kernel, typically), :math:`W` is its basis already (it depends on the span only) and they are its values.
+    Call inside ``workprec``."""
+    n, s = separated.shape
+    X = _fixed_vectors(n, n - s, 7)
+    for _ in range(2):
+        X = X - matmul(separated, matmul(separated.T, X))
+    W = _gram_schmidt(X)
+    if len(_clusters(cluster_values, tol)) == 1:
+        return sorted(cluster_values), W
+    values, Y = mpmath.eigsy(as_matrix(matmul(W.T, matmul(A, W))))
+    ritz = [values[k] for k in range(len(values))]
+    Z = matmul(W, from_matrix(Y))
+    out_values, out_vectors = [], []
+    for number, group in enumerate(_clusters(ritz, tol)):
+        out_values += [ritz[k] for k in group]
+        out_vectors.append(_canonical_basis(Z[:, group], 1000 + number) if len(group) > 1 else Z[:, group])
+    return out_values, np.concatenate(out_vectors, axis=1)
+
+
+def _eigen(A: np.ndarray, bits: int, vectors: bool, **options):
+    r""":func:`_solve_eigen`, checked: ``None`` (the callers then use mpmath's routines) unless every returned
+    eigenpair has residual :math:`\|Av - \lambda v\| \le n\max(1,\|A\|_{\max})\,2^{24-\mathrm{bits}}` or, for values
+    alone, their first three power sums equal :math:`\operatorname{tr}A^k` to that accuracy. Arb's approximate
+    solver is not guaranteed to converge: on the paramagnetic ``rbm`` with N = 3, M = 3 at 61 digits it returned
+    two separated eigenvalues off by :math:`2\cdot10^{-4}` (their sum right, so the trace alone cannot see it)."""
+    out = _solve_eigen(A, bits, vectors, **options)
+    if out is None:
+        return None
+    values, V = out
+    n = A.shape[0]
+    with mpmath.workprec(bits):
+        scale = max(mpmath.mpf(1), max_abs(A)) if n else mpmath.mpf(1)
+        if V is not None:
+            if V.shape[1] and max_abs(matmul(A, V) - V * np.array(values, dtype=object)[None, :]) > \
+                    mpmath.ldexp(n * scale, 24 - bits):
+                return None
+            return out
+        power = A
+        for k in (1, 2, 3):
+            if k > 1:
+                power = matmul(power, A)
+            trace = mpmath.fsum(power[i, i] for i in range(n))
+            if abs(mpmath.fsum(v**k for v in values) - trace) > mpmath.ldexp(n * scale**k, 24 - bits):
+                return None
+    return out
+
+
+def _solve_eigen(A: np.ndarray, bits: int, vectors: bool, keep_above=None, clusters_ok: bool = False,
+                 resolve: bool = False):
     r"""Eigenvalues (ascending, mpf) and, with ``vectors``, orthonormal real eigenvectors of symmetric ``A``;
-    ``None`` when some eigenvalues cluster (equal to half the bits: kernels, repeated values), where the
-    solver's vectors can be nearly dependent and the caller uses mpmath's routines (whose kernel bases the
-    fibre tests were built on: a rotated basis of a kernel met singular values between the two precisions'
-    zero thresholds on S2's tanh paramagnetic point).
+    without ``resolve``, ``None`` when some eigenvalues cluster (equal to half the bits: kernels, repeated
+    values), where the solver's vectors can be nearly dependent and the caller uses mpmath's routines.
 
     With ``keep_above`` (a fraction of the largest :math:`|\lambda|`), only the eigenpairs above that floor are
     returned: clusters below it (a kernel) do not matter, since the eigenvectors of values separated from
     the rest by a wide gap are well conditioned (Davis–Kahan) and are orthonormalised among themselves.
     ``clusters_ok``: clusters among the kept values are accepted too (the caller checks that the columns span
     an invariant subspace, which is all a projector or a pseudo-inverse needs); ``None`` only when the
-    orthonormalisation fails (nearly dependent vectors).
+    orthonormalisation fails (nearly dependent vectors). ``resolve``: clusters are resolved by Rayleigh–Ritz
+    on the complement of the separated eigenvectors (:func:`_resolve_clusters`).
     """
     n = A.shape[0]
     with _arb_precision(bits) as flint:
@@ -183,20 +263,43 @@ def _eigen(A: np.ndarray, bits: int, vectors: bool, keep_above=None, clusters_ok
             tol = mpmath.ldexp(max(top, mpmath.mpf(1)), -(bits // 2))
             kept = list(range(n)) if keep_above is None else [k for k in range(n) if values[k] > keep_above * top]
             wanted = set(kept)
-            if not clusters_ok and any(len(g) > 1 and wanted.intersection(g) for g in _clusters(values, tol)):
+            groups = _clusters(values, tol)
+            if resolve and any(len(g) > 1 for g in groups):
+                kept = [g[0] for g in groups if len(g) == 1]
+                wanted = set(kept)
+            elif not clusters_ok and any(len(g) > 1 and wanted.intersection(g) for g in groups):
                 return None
+        if resolve and len(kept) < n:
+            separated = _eigen_columns(flint, R, n, kept)
+            if separated is None:
+                return None
+            with mpmath.workprec(bits):
+                clustered = [values[k] for k in range(n) if k not in wanted]
+                more_values, more_vectors = _resolve_clusters(A, separated, tol, clustered)
+                all_values = [values[k] for k in kept] + more_values
+                V = np.concatenate([separated, more_vectors], axis=1)
+            order = sorted(range(n), key=lambda j: all_values[j])
+            return [all_values[j] for j in order], V[:, order]
         if not kept:
             return [], np.empty((n, 0), dtype=object)
-        g = len(kept)
-        cols = _real_columns(flint, R, n)
-        norms = {k: sum((x * x for x in cols[k]), flint.arb(0)).sqrt() for k in kept}
-        V = flint.arb_mat(n, g, [cols[k][i] / norms[k] for i in range(n) for k in kept]).mid()
-        V, ok = _orthonormalise(flint, V, g)
-        if not ok:
+        out = _eigen_columns(flint, R, n, kept)
+        if out is None:
             return None
-        out = np.array([_to_mpf(x) for x in V.entries()], dtype=object).reshape(n, g)
-    order = sorted(range(g), key=lambda j: values[kept[j]])
+    order = sorted(range(len(kept)), key=lambda j: values[kept[j]])
     return [values[kept[j]] for j in order], out[:, order]
+
+
+def _eigen_columns(flint, R, n: int, kept: list[int]) -> np.ndarray | None:
+    """The solver's eigenvectors ``kept`` made real and orthonormal (mpf, ``n x len(kept)``); ``None`` if they are not
+    nearly orthonormal to begin with."""
+    g = len(kept)
+    cols = _real_columns(flint, R, n)
+    norms = {k: sum((x * x for x in cols[k]), flint.arb(0)).sqrt() for k in kept}
+    V = flint.arb_mat(n, g, [cols[k][i] / norms[k] for i in range(n) for k in kept]).mid()
+    V, ok = _orthonormalise(flint, V, g)
+    if not ok:
+        return None
+    return np.array([_to_mpf(x) for x in V.entries()], dtype=object).reshape(n, g)
 
 
 def symmetric_eigen(H: np.ndarray) -> tuple[list, np.ndarray]:
@@ -212,17 +315,20 @@ def symmetric_eigen(H: np.ndarray) -> tuple[list, np.ndarray]:
     sym = (H + H.T) / 2
     if sym.shape[0] == 0:
         return [], np.empty((0, 0), dtype=object)
-    out = _eigen(sym, mpmath.mp.prec + FLINT_GUARD_BITS, vectors=True)
+    out = _eigen(sym, mpmath.mp.prec + FLINT_GUARD_BITS, vectors=True, resolve=True)
     return out if out is not None else mpmath_symmetric_eigen(sym)
 
 
 def symmetric_eigenvalues(H: np.ndarray) -> list:
-    """Eigenvalues (ascending) of the symmetrised :math:`(H+H^\top)/2`, without vectors (Arb's solver; a cluster
+    r"""Eigenvalues (ascending) of the symmetrised :math:`(H+H^\top)/2`, without vectors (Arb's solver; a cluster
     of equal eigenvalues is harmless when no vectors are asked for)."""
     sym = (H + H.T) / 2
     if sym.shape[0] == 0:
         return []
-    values, _ = _eigen(sym, mpmath.mp.prec + FLINT_GUARD_BITS, vectors=False)
+    out = _eigen(sym, mpmath.mp.prec + FLINT_GUARD_BITS, vectors=False)
+    if out is None:
+        return sorted(mpmath.eigsy(as_matrix(sym), eigvals_only=True))
+    values, _ = out
     return [+v for v in values]
 
 
@@ -241,7 +347,7 @@ def _gram(A: np.ndarray, keep_above=None, clusters_ok: bool = False):
                 for j in range(cols):
                     G[i, j] = _to_mpf(gram[i, j])
     with mpmath.workprec(bits):
-        out = _eigen(G, bits, vectors=True, keep_above=keep_above, clusters_ok=clusters_ok)
+        out = _eigen(G, bits, vectors=True, keep_above=keep_above, clusters_ok=clusters_ok, resolve=keep_above is None)
     return None if out is None else out + (bits, G)
 
 
@@ -262,7 +368,8 @@ def singular_values(A: np.ndarray) -> list:
             for i in range(k):
                 for j in range(k):
                     G[i, j] = _to_mpf(gram[i, j])
-            values, _ = _eigen(G, bits, vectors=False)
+            out = _eigen(G, bits, vectors=False)
+            values = out[0] if out is not None else sorted(mpmath.eigsy(as_matrix(G), eigvals_only=True))
             sigma = [mpmath.sqrt(abs(v)) for v in values]
     return sorted((+s for s in sigma), reverse=True)
 

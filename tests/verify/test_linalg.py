@@ -106,3 +106,45 @@ def test_principal_angles_of_a_rotated_plane():
         V = np.array([[1, 0], [0, mpmath.cos(t)], [0, mpmath.sin(t)]], dtype=object)
         sines = L.principal_angle_sines(U, V)
         assert abs(sines[0] - mpmath.sin(t)) < mpmath.mpf(10) ** -55 and abs(sines[1]) < mpmath.mpf(10) ** -55
+
+
+def test_a_kernel_gets_the_same_basis_at_both_precisions():
+    """A cluster (here a kernel of dimension 6 and a repeated value) is resolved by Rayleigh–Ritz on the complement
+    of the separated eigenvectors and given a basis that depends on its span only: the fibre tests read the
+    kernel's vectors at dps and at 2·dps, so the two bases must agree to the lower precision."""
+    bases = []
+    for dps in (30, 60):
+        with mpmath.workdps(dps):
+            B = _rational_matrix(np.random.default_rng(23), (14, 8))  # exact rationals: the same matrix at both
+            H = B @ B.T
+            E, Q = L.symmetric_eigen(H)
+            eps = mpmath.mpf(10) ** (-dps + 3) * (1 + L.max_abs(H))
+            assert L.max_abs(H @ Q - Q * np.array(E, dtype=object)[None, :]) < eps
+            assert L.max_abs(Q.T @ Q - _eye(14)) < mpmath.mpf(10) ** (-dps + 3)
+            kernel = [k for k, e in enumerate(E) if abs(e) < eps]
+            assert len(kernel) == 6
+            bases.append(Q[:, kernel])
+    with mpmath.workdps(30):
+        assert L.max_abs(bases[0] - bases[1]) < mpmath.mpf(10) ** -25
+
+
+def test_a_wrong_answer_of_the_approximate_solver_is_caught():
+    """Arb's approximate eigensolver is not guaranteed: on H at the paramagnetic rbm N = 3, M = 3 (three triple
+    eigenvalues and a triple zero) at 61 digits it returned -0.99960572 and -0.94747037 for -0.99981017 and
+    -0.94726591 (same sum). The residual check sends such a case to mpmath: values and vectors agree with eigsy."""
+    from theory.arith import MP
+    from theory.families import model_from_spec
+    from theory.flow import FlowState
+    from verify.cases import parse_target
+    from verify.spurious import construct
+
+    model = model_from_spec({"family": "rbm", "n": 3, "hidden": 3})
+    target = parse_target({"named": "random-couplings", "seed": 1}, 3)
+    point = construct("paramagnetic", model, target, 30)
+    with mpmath.workdps(61):
+        H = FlowState(model, MP.array(point.theta), target.moment_array(MP), MP).hessian()
+        E, Q = L.symmetric_eigen(H)
+        E_ref, _ = L.mpmath_symmetric_eigen(H)
+        assert max(abs(a - b) for a, b in zip(E, E_ref)) < mpmath.mpf(10) ** -55
+        assert L.max_abs(H @ Q - Q * np.array(E, dtype=object)[None, :]) < mpmath.mpf(10) ** -55
+        assert max(abs(a - b) for a, b in zip(L.symmetric_eigenvalues(H), E_ref)) < mpmath.mpf(10) ** -55
