@@ -5,7 +5,10 @@ subsets and JSON keys, bad families, custom energies from a small grammar with h
 through ``verify.cli.main`` in-process for ``couplings`` and ``classify --dps 15`` (N <= 3). Each
 must end with exit code 0 or 2, at most three short lines on stderr, no traceback, within the
 deadline. Valid case files with extreme but acceptable numbers (1000 significant digits, 1e-1000,
-long fractions, a seed of 2^64 - 1, whitespace in subsets) must give exit code 0.
+long fractions, a seed of 2^64 - 1, whitespace in subsets) must give exit code 0, and at the default
+dps 50 every printed coupling digit must match sympy's evaluation of the symbolic energy. Invalid values of
+--t-max, --eps, --scale, --jobs and --dps (non-finite, non-positive, not numbers) are refused with exit
+code 2 by an error line naming the option.
 """
 
 from __future__ import annotations
@@ -316,3 +319,94 @@ def test_valid_extreme_case_files_are_accepted(capsys, case):
     path = write_case(case)
     for argv in (["couplings", path, "--dps", "15"], ["classify", path, "--dps", "15"]):
         assert check_run(capsys, argv) == 0, (case, argv)
+
+
+# --- digits of valid extreme inputs, against an independent evaluation ------------------------------------
+
+
+def _independent_couplings(path: str, digits: int = 120) -> dict:
+    """J_A = 2^-N Σ_s F(s) χ_A(s) from the model's symbolic energy, substituted exactly and evaluated by sympy at
+    ``digits`` (not the suite's numeric evaluators)."""
+    import itertools as it
+
+    import sympy as sp
+
+    from theory.conventions import format_subset, subsets
+    from verify.cases import load_case
+
+    case = load_case(path)
+    model, n = case.model, case.model.n
+    expr = model.energy_expr()
+    values = {p.symbol: sp.Rational(q.numerator, q.denominator) for p, q in zip(model.params, case.params)}
+    configurations = list(it.product((1, -1), repeat=n))
+    F = [sp.N(expr.subs(values).subs(dict(zip(model.spins, s))), digits) for s in configurations]
+    out = {}
+    for A in subsets(n):
+        chi = [sp.Mul(*[s[i - 1] for i in A]) for s in configurations]
+        out[format_subset(A)] = sp.N(sum(f * c for f, c in zip(F, chi)) / 2**n, digits)
+    return out
+
+
+def _printed_is_right(printed: str, reference) -> bool:
+    import mpmath
+
+    with mpmath.workdps(150):
+        ref = mpmath.mpf(str(reference))
+        if printed.startswith("0 +/- "):
+            return abs(ref) <= mpmath.mpf(printed.split("+/-")[1])
+        if printed == "0":
+            return abs(ref) < mpmath.mpf(10) ** -100
+        mantissa = printed.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
+        value = mpmath.mpf(printed)
+        return abs(value - ref) <= abs(ref) * mpmath.mpf(10) ** (1 - max(len(mantissa), 1)) * mpmath.mpf("0.51")
+
+
+@settings(max_examples=12, derandomize=True, database=None, deadline=timedelta(seconds=60),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=extreme_cases())
+def test_valid_extreme_case_files_print_only_correct_digits_at_dps_50(capsys, case):
+    # the audit's miss: the valid extreme inputs were checked for exit 0 at dps 15 only, never their digits
+    path = write_case(case)
+    capsys.readouterr()
+    assert check_run(capsys, ["couplings", path]) == 0
+    code = main(["couplings", path])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["dps"] == 50
+    reference = _independent_couplings(path)
+    for key, printed in doc["couplings"].items():
+        assert _printed_is_right(printed, reference[key.replace(" ", "")]), (key, printed, reference[key])
+
+
+# --- option values ----------------------------------------------------------------------------------------
+
+_NOT_POSITIVE = st.one_of(
+    st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1", "0", "-0.5", "1e-400", "abc", "", " ",
+                     "0x10", "1/0", "1,5", "½"]),
+    st.floats(allow_nan=True, allow_infinity=True).filter(lambda x: not (x == x and abs(x) != float("inf") and x > 0))
+    .map(repr),
+    st.text(alphabet="abcxyz!@#$%^&*() ", min_size=1, max_size=6),
+)
+_NOT_COUNT = st.one_of(st.sampled_from(["0", "-1", "1.5", "nan", "", "abc", "1e3", "2 workers", "inf", "0x2"]),
+                       st.integers(max_value=0).map(str))
+_OPTIONS = [("fixed-points", "--t-max", _NOT_POSITIVE), ("flow", "--t-max", _NOT_POSITIVE),
+            ("flow", "--eps", _NOT_POSITIVE), ("fixed-points", "--scale", _NOT_POSITIVE),
+            ("run", "--jobs", _NOT_COUNT), ("couplings", "--dps", _NOT_COUNT)]
+
+
+@settings(max_examples=120, derandomize=True, database=None, deadline=timedelta(seconds=10),
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), which=st.integers(0, len(_OPTIONS) - 1))
+def test_invalid_option_values_are_refused_naming_the_option(capsys, data, which):
+    import pytest
+
+    verb, option, values = _OPTIONS[which]
+    value = data.draw(values)
+    argv = [verb] + ([] if verb == "run" else [str(_DIR / "missing.json")]) + [f"{option}={value}"]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2, (argv, err)
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert "error: argument " + option in last and len(last) < 300, (argv, err)
