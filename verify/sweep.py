@@ -475,7 +475,7 @@ def _run_on_dask(scheduler: str, todo: list[SweepCase], dps: int, keep) -> None:
     own = isinstance(scheduler, str)
     try:
         client = Client(scheduler, timeout=20) if own else scheduler
-    except (OSError, TimeoutError) as err:
+    except (OSError, TimeoutError, ValueError) as err:
         raise SpecError(f"cannot reach the Dask scheduler at {scheduler!r}: {err}") from None
     futures: dict = {}
     try:

@@ -127,12 +127,13 @@ def test_a_local_dask_cluster_writes_the_same_store_as_local_processes(tmp_path)
         assert (tmp_path / "dask.jsonl").read_text() == lines
 
 
-def test_an_unreachable_scheduler_is_a_one_line_error(tmp_path):
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "inproc://192.0.2.2/1/1"])
+def test_an_unreachable_scheduler_is_a_one_line_error(tmp_path, address):
     pytest.importorskip("distributed")
     cases = _small_cases(tmp_path)[:1]
     with pytest.raises(SpecError) as err:
-        sweep.run_sweep(cases, tmp_path / "s.jsonl", progress=False, scheduler="tcp://127.0.0.1:9")
-    assert "cannot reach the Dask scheduler" in str(err.value)
+        sweep.run_sweep(cases, tmp_path / "s.jsonl", progress=False, scheduler=address)
+    assert "cannot reach the Dask scheduler" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_the_law_case_list_is_a_valid_case_file():
@@ -142,3 +143,20 @@ def test_the_law_case_list_is_a_valid_case_file():
     assert {c.model["hidden"] for c in cases if c.model["n"] == 10} == {5, 10}
     assert all(not c.classifies() for c in cases)
     assert np.isclose(min(c.eps for c in cases), 1e-6)
+
+
+def test_the_sweep_command_runs_on_a_scheduler_address(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    doc = {"t_max": 100, "endpoint": "float64",
+           "cases": [{"model": RBM3, "target": "teacher-rbm", "eps": [0.1, 0.01], "seeds": [0]}]}
+    p = _write(tmp_path, doc)
+    local = sweep.run_sweep(sweep.load_cases(p), tmp_path / "local.jsonl", workers=1, progress=False)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://",
+                                  dashboard_address=None) as cluster:
+        proc = subprocess.run([sys.executable, "-m", "verify", "sweep", "--cases", str(p), "--store", str(tmp_path / "d.jsonl"),
+                               "--scheduler", cluster.scheduler_address, "--no-progress"],
+                              capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "H2 (moment@0.2)" in proc.stdout
+    stored = sweep.read_store(tmp_path / "d.jsonl")
+    assert {k: _strip(v) for k, v in stored.items()} == {k: _strip(v) for k, v in local.items()}
