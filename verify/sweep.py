@@ -55,6 +55,7 @@ class SweepCase:
     t_max: float = 1e6
     endpoint: str = "auto"
     source: str | None = None
+    bias_scale: float = 0.5
 
     def __eq__(self, other) -> bool:
         return isinstance(other, SweepCase) and other.id == self.id and other.t_max == self.t_max
@@ -65,7 +66,7 @@ class SweepCase:
     def build(self):
         model = model_from_spec(self.model)
         target = parse_target(self.target, model.n)
-        return model, target, small_weight_init(model, self.eps, self.seed)
+        return model, target, small_weight_init(model, self.eps, self.seed, self.bias_scale)
 
     def classifies(self) -> bool:
         """Whether the endpoint is classified at high precision (:data:`ENDPOINTS`)."""
@@ -208,6 +209,7 @@ def run_case(sc: SweepCase, dps: int = 30) -> dict:
         "eps": sc.eps,
         "seed": sc.seed,
         "t_max": sc.t_max,
+        "bias_scale": sc.bias_scale,
         "engine": "float64",
         "integrator": {"success": tr.success, "message": tr.message},
         "learning": learning,
@@ -321,7 +323,7 @@ def estimate_case_seconds(sc: SweepCase) -> float:
 
 #: keys of one entry of a case file
 _ENTRY_KEYS = {"model", "n", "family", "hidden", "activation", "hidden_units", "target", "eps", "seeds", "t_max",
-               "endpoint", "tag"}
+               "endpoint", "tag", "bias_scale"}
 _MODEL_SHORTHAND = ("family", "n", "hidden", "activation", "hidden_units")
 
 
@@ -364,7 +366,8 @@ def parse_cases(doc, source: str | None = None) -> list[SweepCase]:
     list alone). An entry gives the model (``"model": {...}`` or its keys ``family, n, hidden, activation,
     hidden_units`` inline), ``"target"`` (a target object or a target name), ``"eps"`` and ``"seeds"`` (numbers or
     lists: one case per pair), optionally ``t_max``, ``endpoint`` (``auto``, ``classify``, ``float64``) and
-    ``tag`` (the id's model/target part). Errors are one line naming the entry."""
+    ``tag`` (the id's model/target part) and ``bias_scale`` (the start's hidden biases ~ bias_scale·N(0,1), default
+    0.5; another value is part of the id, ``-bias0`` for 0). Errors are one line naming the entry."""
     where0 = source or "the case list"
     if isinstance(doc, list):
         doc = {"cases": doc}
@@ -405,17 +408,20 @@ def parse_cases(doc, source: str | None = None) -> list[SweepCase]:
         endpoint = entry.get("endpoint", defaults["endpoint"])
         if endpoint not in ENDPOINTS:
             raise SpecError(f"{where}.endpoint must be one of {', '.join(ENDPOINTS)}, got {json.dumps(endpoint)}")
+        bias = entry.get("bias_scale", 0.5)
+        if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not np.isfinite(bias) or not 0 <= bias <= 10:
+            raise SpecError(f"{where}.bias_scale must be a number in [0, 10], got {json.dumps(bias)}")
         tag = entry.get("tag")
         if tag is None:
             if "named" not in tspec:
                 raise SpecError(f"{where} has a target that is not named: give the entry a \"tag\" for its ids")
-            tag = f"{model_tag(model.spec())}/{target_tag(tspec)}"
+            tag = f"{model_tag(model.spec())}" + ("" if bias == 0.5 else f"-bias{bias:g}") + f"/{target_tag(tspec)}"
         elif not isinstance(tag, str) or not tag.strip():
             raise SpecError(f"{where}.tag must be a non-empty string")
         for e in eps_list:
             for seed in seeds:
                 sc = SweepCase(f"{tag}/eps{e:g}-seed{seed}", dict(model.spec()), tspec, float(e), int(seed),
-                               float(t_max), endpoint, source)
+                               float(t_max), endpoint, source, float(bias))
                 if sc.id in seen:
                     raise SpecError(f"{where} repeats the case {sc.id!r}")
                 seen.add(sc.id)
@@ -440,7 +446,7 @@ def load_cases(path) -> list[SweepCase]:
 
 
 def law_case_list(ns=range(4, 11), eps=(1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6), seeds=(0,), targets=None,
-                  extra_seeds: dict | None = None, t_max: float = 1e6) -> dict:
+                  extra_seeds: dict | None = None, t_max: float = 1e6, bias_scale: float = 0.5) -> dict:
     """The case list of the learning-time law (issue 15): for each N, ``rbm`` with M = N/2 and M = N and ``mlp``
     tanh with M = N/2, on the ``decaying-couplings`` and ``teacher-rbm`` targets (seed 1), every ε, the
     ``seeds`` (``extra_seeds``: more seeds for some N), float64 endpoints."""
@@ -454,7 +460,8 @@ def law_case_list(ns=range(4, 11), eps=(1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6), see
         for m in models:
             for t in targets:
                 entries.append({"model": m, "target": dict(t), "eps": list(eps),
-                                "seeds": list((extra_seeds or {}).get(n, seeds))})
+                                "seeds": list((extra_seeds or {}).get(n, seeds))}
+                               | ({} if bias_scale == 0.5 else {"bias_scale": bias_scale}))
     return {"comment": "issue 15: the learning-time law", "t_max": t_max, "endpoint": "float64", "cases": entries}
 
 

@@ -160,3 +160,16 @@ def test_the_sweep_command_runs_on_a_scheduler_address(tmp_path):
     assert "H2 (moment@0.2)" in proc.stdout
     stored = sweep.read_store(tmp_path / "d.jsonl")
     assert {k: _strip(v) for k, v in stored.items()} == {k: _strip(v) for k, v in local.items()}
+
+
+def test_a_case_file_can_start_from_zero_hidden_biases(tmp_path):
+    doc = {"cases": [{"model": RBM3, "target": "teacher-rbm", "eps": 0.01, "seeds": 0, "bias_scale": 0}]}
+    (sc,) = sweep.load_cases(_write(tmp_path, doc))
+    assert sc.id == "rbm-n3-m2-spin-bias0/teacher-rbm-s0/eps0.01-seed0"
+    model, _, theta0 = sc.build()
+    groups = [p.group for p in model.params]
+    assert all(q == 0 for q, g in zip(theta0, groups) if g == "b")
+    assert any(q != 0 for q, g in zip(theta0, groups) if g == "w")
+    doc["cases"][0]["bias_scale"] = -1
+    with pytest.raises(SpecError, match="bias_scale must be a number in"):
+        sweep.load_cases(_write(tmp_path, doc, "bad.json"))
