@@ -1,0 +1,399 @@
+r"""Certified enumeration of the fixed points of :math:`\dot\theta = \nabla\ell(\theta)` in a box (interval branch and bound).
+
+Every box of the queue is enclosed in ball arithmetic (:data:`~verify.certify.BALL`, Arb) and ends in one class:
+
+* **excluded**: :math:`\nabla\ell \ne 0` on the whole box, proved by a component of the natural enclosure
+  :math:`\nabla\ell(X)`, of the mean-value form :math:`\nabla\ell(\check x) + H(X)(X - \check x)`, of the Krawczyk
+  operator (every zero of :math:`X` lies in :math:`K(X)`, so :math:`K(X)\cap X = \emptyset` excludes), or of the
+  residual :math:`r(X)` where :math:`G` has full row rank (then a fixed point would have :math:`r = 0`);
+* **consistent**: :math:`G` provably of full row rank :math:`D` on the whole box (a :math:`D\times D` minor, preconditioned,
+  strictly diagonally dominant), so by F2 (region form) every fixed point in it is data-consistent; accepted at
+  once when :math:`P > D` (the data-consistent points form manifolds there), and only at the minimum width when
+  :math:`P = D`;
+* **isolated**: Krawczyk proves exactly one zero of :math:`\nabla\ell` in a slightly inflated box
+  :math:`X' \supset X`, and its enclosure meets :math:`X`; the point is described by its kind (spurious when
+  :math:`r = 0` is excluded, data-consistent when :math:`G` has full row rank on its enclosure), the certified
+  inertia of :math:`H`, a lower bound on :math:`\operatorname{rank} G` and the lowest order with :math:`r_A \ne 0` proved;
+* **undecided**: none of these at the minimum width (or not processed within ``max_boxes``).
+
+Otherwise the box is contracted to :math:`X \cap K(X')` (the cut-off part holds no zero: excluded volume) or
+bisected along its widest side. Volumes are tracked exactly (rationals), so the excluded, consistent, isolated and
+undecided volumes add up to the box: nothing is dropped. The store and the final statement are in
+:mod:`verify.enumerate_store`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .certify import _ball, ball_context, inertia
+
+__all__ = ["Box", "BoxSystem", "Outcome", "process_box", "box_volume", "ball_fraction", "INFLATION"]
+
+#: relative inflation of a box before the Krawczyk test (roots on a shared face are then still isolated)
+INFLATION = Fraction(1, 32)
+#: contracted boxes are requeued when they keep at most this fraction of the volume; else the box is bisected
+CONTRACTION_GAIN = Fraction(1, 2)
+#: outward rounding grid of contracted bounds (bits): keeps the rationals short
+GRID_BITS = 48
+
+
+@dataclass(frozen=True)
+class Box:
+    """A closed box ``[lo, hi]`` (exact rationals) and its identifier (its path in the bisection tree)."""
+
+    id: str
+    lo: tuple[Fraction, ...]
+    hi: tuple[Fraction, ...]
+
+    @property
+    def mid(self) -> tuple[Fraction, ...]:
+        return tuple((a + b) / 2 for a, b in zip(self.lo, self.hi))
+
+    @property
+    def rad(self) -> tuple[Fraction, ...]:
+        return tuple((b - a) / 2 for a, b in zip(self.lo, self.hi))
+
+    @property
+    def width(self) -> Fraction:
+        return max(b - a for a, b in zip(self.lo, self.hi))
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "lo": [str(v) for v in self.lo], "hi": [str(v) for v in self.hi]}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "Box":
+        return cls(obj["id"], tuple(Fraction(v) for v in obj["lo"]), tuple(Fraction(v) for v in obj["hi"]))
+
+    def balls(self, inflate: Fraction = Fraction(0)):
+        return np.array([_ball(m, r * (1 + inflate)) for m, r in zip(self.mid, self.rad)], dtype=object)
+
+    def bisect(self) -> list["Box"]:
+        k = max(range(len(self.lo)), key=lambda i: self.hi[i] - self.lo[i])
+        m = (self.lo[k] + self.hi[k]) / 2
+        left = Box(self.id + ".0", self.lo, self.hi[:k] + (m,) + self.hi[k + 1 :])
+        right = Box(self.id + ".1", self.lo[:k] + (m,) + self.lo[k + 1 :], self.hi)
+        return [left, right]
+
+
+def box_volume(box: Box) -> Fraction:
+    out = Fraction(1)
+    for a, b in zip(box.lo, box.hi):
+        out *= b - a
+    return out
+
+
+def ball_fraction(x, upper: bool) -> Fraction:
+    """An exact endpoint of a ball, rounded outward to the grid :math:`2^{-48}`."""
+    end = x.upper() if upper else x.lower()
+    if not end.is_finite():
+        raise ValueError("the ball is not finite")
+    man, exp = end.mid().man_exp()
+    q = Fraction(int(man)) * Fraction(2) ** int(exp)
+    scale = 2**GRID_BITS
+    k = q * scale
+    k = -((-k.numerator) // k.denominator) if upper else k.numerator // k.denominator
+    return Fraction(k, scale)
+
+
+def _excludes_zero(x) -> bool:
+    return bool(x > 0) or bool(x < 0)
+
+
+def _mids(M) -> np.ndarray:
+    return np.array([[float(v.mid()) for v in row] for row in M])
+
+
+def _to_balls(M: np.ndarray) -> np.ndarray:
+    flint = _flint()
+    return np.frompyfunc(lambda v: flint.arb(float(v)), 1, 1)(np.asarray(M, dtype=float)).astype(object)
+
+
+class BoxSystem:
+    r"""The fixed-point system of a case in balls: :math:`\nabla\ell`, :math:`H`, :math:`G`, :math:`r` at a point or on a box.
+
+    Subclass and override :meth:`state` to enumerate the zeros of another vector field (the mutation test does).
+    """
+
+    def __init__(self, model, target, dps: int):
+        self.model, self.target, self.dps = model, target, dps
+        self.P = model.P
+        self.D = 2**model.n - 1
+        self._context = ball_context(dps)
+
+    def __enter__(self):
+        self.arith = self._context.__enter__()
+        self.m_data = self.target.moment_array(self.arith)
+        return self
+
+    def __exit__(self, *exc):
+        self._context.__exit__(*exc)
+
+    def state(self, theta, center=None):
+        """Any object with ``gradient``, ``G``, ``r`` and ``hessian()`` on the box ``theta`` (ball array).
+
+        With ``center`` (exact balls inside the box) the probabilities are enclosed by :func:`tight_probabilities`.
+        """
+        return BoxState(self.model, theta, self.m_data, self.arith, center)
+
+    def gradient_at(self, theta):
+        return self.state(theta).gradient
+
+    def full_row_rank(self, G) -> bool:
+        r"""``True`` when the ball matrix ``G`` (``D x P``) has full row rank for every matrix it encloses.
+
+        Columns ``S`` from a pivoted QR of :math:`\mathrm{mid}\,G^\top`; with :math:`Y \approx G_S^{-1}`, strict diagonal
+        dominance of :math:`Y G_S` proves every enclosed :math:`G_S` nonsingular.
+        """
+        D, P = G.shape
+        if P < D:
+            return False
+        import scipy.linalg
+
+        Gm = _mids(G)
+        if not np.all(np.isfinite(Gm)):
+            return False
+        _, _, perm = scipy.linalg.qr(Gm, pivoting=True)
+        A = G[:, sorted(perm[:D])]
+        try:
+            Y = np.linalg.inv(_mids(A))
+        except np.linalg.LinAlgError:
+            return False
+        if not np.all(np.isfinite(Y)):
+            return False
+        B = _to_balls(Y) @ A
+        for i in range(D):
+            off = sum((abs(B[i, j]) for j in range(D) if j != i), start=B[i, i] * 0)
+            if not (bool(B[i, i] - off > 0) or bool(B[i, i] + off < 0)):
+                return False
+        return True
+
+
+def tight_probabilities(model, X, c, arith):
+    r""":math:`p_\theta(s) = 1/\sum_{s'} e^{F(s') - F(s)}` over the box ``X`` with the differences in mean-value form.
+
+    :math:`F(s';\theta) - F(s;\theta) \in F(s';c) - F(s;c) + (\partial F(s';X) - \partial F(s;X))\cdot(X - c)`,
+    intersected with the natural enclosure: :math:`e^F/Z` evaluated naively loses the correlation of numerator and
+    denominator (a width :math:`e^{2w}` where this has :math:`e^{O(w^2)}` for the linear part).
+    """
+    Fc = model.energy(c, arith)
+    FX = model.energy(X, arith)
+    dFX = model.energy_grad(X, arith)
+    dX = X - c
+    S = len(Fc)
+    p = np.empty(S, dtype=object)
+    for s in range(S):
+        total = None
+        for t in range(S):
+            if t == s:
+                term = Fc[s] * 0 + 1
+            else:
+                mv = (Fc[t] - Fc[s]) + (dFX[t] - dFX[s]) @ dX
+                diff = mv.intersection(FX[t] - FX[s])
+                term = diff.exp()
+            total = term if total is None else total + term
+        p[s] = (1 / total).intersection(_UNIT)
+    return p
+
+
+def _flint():
+    import flint
+
+    return flint
+
+
+_UNIT = _flint().arb(0.5, 0.5)  # [0, 1], exact endpoints
+_SIGNED = _flint().arb(0, 1)  # [-1, 1]
+
+
+class BoxState:
+    r""":math:`p, m, G, r, \nabla\ell = G^\top r` and :math:`H = \sum_A r_A\nabla^2J_A - G^\top CG` on a box (as :class:`theory.flow.FlowState`)."""
+
+    def __init__(self, model, theta, m_data, arith, center=None):
+        from theory.effective import jacobian, model_probabilities, moments_by_mask
+        from theory.walsh import to_canonical
+
+        self.model, self.theta, self.arith, self.n, self.center = model, theta, arith, model.n, center
+        p = model_probabilities(model, theta, arith) if center is None else tight_probabilities(model, theta, center, arith)
+        mbm = moments_by_mask(p)
+        if center is not None:  # every moment lies in [-1, 1] (intersections only tighten)
+            mbm = np.array([v.intersection(_SIGNED) for v in mbm], dtype=object)
+        mbm[0] = mbm[0] * 0 + 1  # total mass, exactly
+        self.p, self.m_by_mask = p, mbm
+        self.m = to_canonical(mbm, self.n)
+        self.G = jacobian(model, theta, arith)
+        self.r = m_data - self.m
+        self.gradient = self.G.T @ self.r
+
+    @property
+    def C(self):
+        r"""Fisher matrix; on a box intersected with :math:`|C_{AB}| \le 1` (Cauchy-Schwarz) and :math:`C_{AA} \in [0, 1]`."""
+        from theory.effective import covariance
+
+        C = covariance(self.m_by_mask, self.n)
+        if self.center is not None:
+            C = np.array([[v.intersection(_UNIT if i == j else _SIGNED) for j, v in enumerate(row)]
+                          for i, row in enumerate(C)], dtype=object)
+        return C
+
+    def hessian(self):
+        from theory.flow import curvature_term
+
+        return curvature_term(self.model, self.theta, self.r, self.arith) - (self.G.T @ self.C) @ self.G
+
+
+@dataclass
+class Outcome:
+    """What processing a box found: its class (or how it was divided), why, its children and its zero."""
+
+    cls: str  # excluded | consistent | isolated | undecided | contracted | split
+    reason: str
+    children: list = field(default_factory=list)
+    root: dict | None = None
+    removed: Fraction = Fraction(0)  # volume cut off by a contraction (proved free of zeros)
+
+
+def _krawczyk(system: BoxSystem, c, X, state_X):
+    """``K(X) = c - Y f(c) + (I - Y f'(X))(X - c)`` and whether it was computable (``None`` if ``f'`` is singular)."""
+    HX = state_X.hessian()
+    Hm = _mids(HX)
+    if not np.all(np.isfinite(Hm)) or np.linalg.cond(Hm) > 1e14:
+        return None
+    Yf = np.linalg.inv(Hm)
+    Y = _to_balls(Yf)
+    n = len(c)
+    eye = _to_balls(np.eye(n))
+    fc = system.gradient_at(c)
+    return c - Y @ fc + (eye - Y @ HX) @ (X - c)
+
+
+def _inside(inner, outer) -> bool:
+    return bool(inner.lower() > outer.lower()) and bool(inner.upper() < outer.upper())
+
+
+def _disjoint(a, b) -> bool:
+    return bool(a.upper() < b.lower()) or bool(b.upper() < a.lower())
+
+
+def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
+    """One step of the branch and bound on ``box`` (see the module docstring for the classes)."""
+    P = system.P
+    c = box.balls(Fraction(-1))  # radius 0: the midpoint as exact balls
+    X = box.balls()
+    Xi = box.balls(INFLATION)
+    st = system.state(Xi, c)
+    g = st.gradient
+    for i in range(P):
+        if _excludes_zero(g[i]):
+            return Outcome("excluded", f"interval enclosure of component {i + 1} of the gradient")
+    gc = system.gradient_at(c)
+    HX = st.hessian()
+    mv = gc + HX @ (Xi - c)
+    for i in range(P):
+        if _excludes_zero(mv[i]):
+            return Outcome("excluded", f"mean-value enclosure of component {i + 1} of the gradient")
+    v = _to_balls(np.array([float(x.mid()) for x in gc]))
+    if np.all(np.isfinite([float(x.mid()) for x in v])) and _excludes_zero(v @ gc + (v @ HX) @ (Xi - c)):
+        return Outcome("excluded", "mean-value enclosure of the gradient along its value at the midpoint")
+    full = system.full_row_rank(st.G)
+    if full:
+        for A in range(system.D):
+            if _excludes_zero(st.r[A]):
+                return Outcome("excluded", f"G has full row rank and the residual r_{A + 1} is not 0")
+    K = _krawczyk(system, c, Xi, st)
+    if K is not None:
+        for i in range(P):
+            if _disjoint(K[i], X[i]):
+                return Outcome("excluded", f"Krawczyk: K(X) misses the box in component {i + 1}")
+        if all(_inside(K[i], Xi[i]) for i in range(P)):
+            E = _tighten(system, K)
+            if any(_disjoint(E[i], X[i]) for i in range(P)):
+                return Outcome("excluded", "the only zero of the inflated box lies outside the box")
+            root = describe_root(system, E, box)
+            return Outcome("isolated", "Krawczyk: exactly one zero in the inflated box", root=root)
+        finite = all(k.is_finite() for k in K)
+        lo = tuple(max(box.lo[i], ball_fraction(K[i], False)) for i in range(P)) if finite else box.lo
+        hi = tuple(min(box.hi[i], ball_fraction(K[i], True)) for i in range(P)) if finite else box.hi
+        if finite and all(a < b for a, b in zip(lo, hi)):
+            small = Box(box.id + ".c", lo, hi)
+            vol, small_vol = box_volume(box), box_volume(small)
+            if small_vol <= CONTRACTION_GAIN * vol:
+                return Outcome("contracted", "X ∩ K(X): the rest holds no zero", [small], removed=vol - small_vol)
+    if full and P > system.D:
+        return Outcome("consistent", "G has full row rank on the box (F2, region form)")
+    if box.width <= min_width:
+        if full:
+            return Outcome("consistent", "G has full row rank on the box (F2, region form); not isolated")
+        return Outcome("undecided", "minimum width reached")
+    return Outcome("split", "bisected along its widest side", box.bisect())
+
+
+def _tighten(system: BoxSystem, E, steps: int = 4):
+    """Iterate ``E := E ∩ K(E)`` (each still holds the unique zero)."""
+    for _ in range(steps):
+        flint = _flint()
+        mids = np.array([flint.arb(e.mid()) for e in E], dtype=object)
+        K = _krawczyk(system, mids, E, system.state(E, mids))
+        if K is None:
+            break
+        new = []
+        for k, e in zip(K, E):
+            lo = max(k.lower(), e.lower())
+            hi = min(k.upper(), e.upper())
+            new.append(lo.union(hi))
+        E = np.array(new, dtype=object)
+    return E
+
+
+def describe_root(system: BoxSystem, E, box: Box) -> dict:
+    r"""Kind, certified inertia of :math:`H`, a lower bound on :math:`\operatorname{rank}G` and the lowest order with :math:`r_A \ne 0`."""
+    from theory.conventions import subsets
+
+    flint = _flint()
+    st = system.state(E, np.array([flint.arb(e.mid()) for e in E], dtype=object))
+    H = st.hessian()
+    Hm = _mids(H)
+    _, Q = np.linalg.eigh((Hm + Hm.T) / 2)
+    inert = inertia(H, Q)
+    G = st.G
+    GtG = G.T @ G
+    Gm = _mids(GtG)
+    _, V = np.linalg.eigh((Gm + Gm.T) / 2)
+    gram = inertia(GtG, V)
+    orders = [len(A) for A in subsets(system.model.n)]
+    nonzero = [k for k in range(system.D) if _excludes_zero(st.r[k])]
+    full = system.full_row_rank(G)
+    if nonzero:
+        kind = "spurious"
+    elif full:
+        kind = "data-consistent"
+    else:
+        kind = "undetermined"
+    P = system.P
+    if inert.negative == P:
+        nature = "strict maximum"
+    elif inert.positive == P:
+        nature = "strict minimum"
+    elif inert.negative + inert.positive == P:
+        nature = f"strict saddle, {inert.positive} unstable"
+    elif inert.positive:
+        nature = f"saddle, at least {inert.positive} unstable"
+    else:
+        nature = "inertia not decided"
+    return {
+        "box": box.id,
+        "enclosure": {"lo": [str(ball_fraction(e, False)) for e in E], "hi": [str(ball_fraction(e, True)) for e in E]},
+        "inflated": {"lo": [str(m - r * (1 + INFLATION)) for m, r in zip(box.mid, box.rad)],
+                     "hi": [str(m + r * (1 + INFLATION)) for m, r in zip(box.mid, box.rad)]},
+        "point": [str(e.mid()) for e in E],
+        "kind": kind,
+        "nature": nature,
+        "negative": inert.negative, "positive": inert.positive, "undecided_eigenvalues": inert.undecided,
+        "rank_G_at_least": gram.positive if gram.q_nonsingular else 0,
+        "G_full_row_rank": full,
+        "lowest_inconsistent_order": min((orders[k] for k in nonzero), default=None),
+        "residual_nonzero": [k + 1 for k in nonzero],
+    }

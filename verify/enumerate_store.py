@@ -1,0 +1,285 @@
+r"""The driver of :mod:`verify.enumerate`: the box queue, its JSON-lines store (resumable), the statistics and the statement.
+
+The store holds one header line (the case, the box, the precision and the minimum width) and one line per
+processed box (its bounds, class, reason, children and zero). On a rerun with the same store the pending boxes are
+the initial box and every child not yet processed; a torn last line (an interrupted write) is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import deque
+from fractions import Fraction
+
+from theory.errors import SpecError
+
+from .enumerate import Box, BoxSystem, box_volume, process_box
+
+__all__ = ["enumerate_fixed_points", "statement", "initial_box"]
+
+FINAL = ("excluded", "consistent", "isolated", "undecided")
+
+
+def initial_box(P: int, lo: Fraction, hi: Fraction) -> Box:
+    if not lo < hi:
+        raise SpecError(f"the box must have lo < hi, got [{lo}, {hi}]")
+    return Box("0", (lo,) * P, (hi,) * P)
+
+
+def _header(case_json: dict, box: Box, dps: int, min_width: Fraction) -> dict:
+    return {"kind": "header", "version": 1, "case": case_json, "box": box.to_json(), "dps": dps,
+            "min_width": str(min_width)}
+
+
+def _read_store(path: str, header: dict) -> list[dict]:
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return []
+    records = []
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().split("\n")
+    for k, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            if k == len(lines) - 1 or all(not t.strip() for t in lines[k + 1 :]):
+                break  # torn last line of an interrupted run
+            raise SpecError(f"--store {path}: line {k + 1} is not JSON; give a new store file") from None
+        records.append(rec)
+    if not records or records[0].get("kind") != "header":
+        raise SpecError(f"--store {path} is not an enumeration store (no header line); give a new store file")
+    if records[0] != header:
+        raise SpecError(f"--store {path} belongs to another enumeration (case, box, --dps or --min-width differ); "
+                        "give a new store file")
+    return records[1:]
+
+
+def _same_root(a: dict, b: dict) -> bool:
+    """Two certified zeros are the same when one's enclosure lies in the other's inflated box (unique there)."""
+    def inside(enc, box):
+        return all(Fraction(box["lo"][i]) <= Fraction(enc["lo"][i]) and Fraction(enc["hi"][i]) <= Fraction(box["hi"][i])
+                   for i in range(len(enc["lo"])))
+    return inside(a["enclosure"], b["inflated"]) or inside(b["enclosure"], a["inflated"])
+
+
+class _Tally:
+    def __init__(self, total: Fraction, P: int):
+        self.total = total
+        self.counts = {k: 0 for k in FINAL} | {"contracted": 0, "split": 0}
+        self.volume = {k: Fraction(0) for k in FINAL}
+        self.roots: list[dict] = []
+        self.duplicates = 0
+        self.undecided_lo = [None] * P
+        self.undecided_hi = [None] * P
+        self.reasons: dict[str, int] = {}
+
+    def add(self, box: Box, cls: str, reason: str, root: dict | None, removed: Fraction):
+        self.counts[cls] += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        self.volume["excluded"] += removed
+        if cls in FINAL:
+            self.volume[cls] += box_volume(box)
+        if cls == "undecided":
+            for i, (a, b) in enumerate(zip(box.lo, box.hi)):
+                self.undecided_lo[i] = a if self.undecided_lo[i] is None else min(a, self.undecided_lo[i])
+                self.undecided_hi[i] = b if self.undecided_hi[i] is None else max(b, self.undecided_hi[i])
+        if root is not None:
+            if any(_same_root(root, other) for other in self.roots):
+                self.duplicates += 1
+            else:
+                self.roots.append(root)
+
+
+def enumerate_fixed_points(model, target, lo: Fraction, hi: Fraction, dps: int = 30, min_width: Fraction | None = None,
+                           max_boxes: int = 100_000, store: str | None = None, case_json: dict | None = None,
+                           progress: bool = False, system: BoxSystem | None = None) -> dict:
+    r"""Branch and bound over :math:`[lo, hi]^P`: every box excluded, consistent, isolated or undecided (JSON-ready dict)."""
+    P = model.P
+    start = initial_box(P, lo, hi)
+    if min_width is None:
+        min_width = (hi - lo) / 64
+    if min_width <= 0:
+        raise SpecError(f"--min-width must be positive, got {min_width}")
+    header = _header(case_json or {}, start, dps, min_width)
+    records = _read_store(store, header) if store else []
+    tally = _Tally(box_volume(start), P)
+    done: set[str] = set()
+    created: dict[str, Box] = {start.id: start}
+    order = [start.id]
+    for rec in records:
+        box = Box.from_json(rec["box"])
+        done.add(box.id)
+        tally.add(box, rec["class"], rec["reason"], rec.get("root"), Fraction(rec.get("removed", "0")))
+        for ch in rec.get("children", []):
+            child = Box.from_json(ch)
+            created[child.id] = child
+            order.append(child.id)
+    queue = deque(created[i] for i in order if i not in done)
+    resumed = len(done)
+    out_fh = None
+    if store:
+        fresh = not records
+        out_fh = open(store, "a" if not fresh else "w", encoding="utf-8")
+        if fresh:
+            out_fh.write(json.dumps(header) + "\n")
+            out_fh.flush()
+    system = system or BoxSystem(model, target, dps)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="boxes", unit="box", file=sys.stderr, leave=False)
+    t0 = time.perf_counter()
+    processed = 0
+    try:
+        with system:
+            while queue and processed < max_boxes:
+                box = queue.popleft()
+                result = process_box(system, box, min_width)
+                processed += 1
+                tally.add(box, result.cls, result.reason, result.root, result.removed)
+                queue.extend(result.children)
+                if out_fh:
+                    rec = {"kind": "box", "box": box.to_json(), "class": result.cls, "reason": result.reason,
+                           "children": [ch.to_json() for ch in result.children], "removed": str(result.removed)}
+                    if result.root is not None:
+                        rec["root"] = result.root
+                    out_fh.write(json.dumps(rec) + "\n")
+                    out_fh.flush()
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(queue=len(queue), isolated=len(tally.roots), undecided=tally.counts["undecided"],
+                                    refresh=False)
+    finally:
+        if bar is not None:
+            bar.close()
+        if out_fh:
+            out_fh.close()
+    seconds = time.perf_counter() - t0
+    unprocessed = list(queue)
+    for box in unprocessed:  # never dropped: counted as undecided, and said so
+        tally.add(box, "undecided", "not processed (--max-boxes reached)", None, Fraction(0))
+    return _result(tally, start, dps, min_width, processed, resumed, len(unprocessed), seconds)
+
+
+def _result(tally: _Tally, start: Box, dps: int, min_width: Fraction, processed: int, resumed: int, unprocessed: int,
+            seconds: float) -> dict:
+    total = tally.total
+    fractions = {k: float(v / total) for k, v in tally.volume.items()}
+    accounted = sum(tally.volume.values())
+    hull = None
+    if tally.counts["undecided"]:
+        hull = {"lo": [float(v) for v in tally.undecided_lo], "hi": [float(v) for v in tally.undecided_hi]}
+    out = {
+        "box": {"lo": [str(v) for v in start.lo], "hi": [str(v) for v in start.hi]},
+        "dps": dps, "min_width": str(min_width),
+        "counts": tally.counts,
+        "volume_fraction": fractions,
+        "volume_accounted": accounted == total,
+        "undecided_volume_fraction": fractions["undecided"],
+        "undecided_hull": hull,
+        "isolated_points": tally.roots,
+        "duplicate_certificates": tally.duplicates,
+        "reasons": tally.reasons,
+        "boxes_processed": processed, "boxes_resumed": resumed, "boxes_unprocessed": unprocessed,
+        "seconds": round(seconds, 3),
+        "boxes_per_second": round(processed / seconds, 1) if seconds > 0 else None,
+        "complete": tally.counts["undecided"] == 0,
+    }
+    out["statement"] = statement(out, start)
+    return out
+
+
+def _box_text(start: Box) -> str:
+    P = len(start.lo)
+    if len(set(start.lo)) == 1 and len(set(start.hi)) == 1:
+        return f"[{_num(start.lo[0])}, {_num(start.hi[0])}]^{P}"
+    return " × ".join(f"[{_num(a)}, {_num(b)}]" for a, b in zip(start.lo, start.hi))
+
+
+def _num(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else f"{float(q):g}"
+
+
+def statement(result: dict, start: Box) -> str:
+    """The result in words: the isolated points by kind and nature, the data-consistent set, what is left undecided."""
+    groups: dict[tuple, int] = {}
+    for root in result["isolated_points"]:
+        order = root["lowest_inconsistent_order"]
+        key = (root["kind"], root["nature"], order)
+        groups[key] = groups.get(key, 0) + 1
+    parts = []
+    for (kind, nature, order), count in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        detail = nature + (f", inconsistent at order {order}" if order is not None else "")
+        kind_text = kind if kind != "undetermined" else "fixed point of undetermined kind"
+        noun = "point" if count == 1 else "points"
+        parts.append(f"{count} isolated {kind_text} {noun} ({detail})" if kind != "undetermined"
+                     else f"{count} isolated {kind_text} ({detail})")
+    consistent = result["counts"]["consistent"]
+    if consistent:
+        parts.append(f"fixed points only data-consistent in {consistent} boxes where G has full row rank "
+                     f"({100 * result['volume_fraction']['consistent']:.3g} % of the volume)")
+    undecided = result["counts"]["undecided"]
+    if not parts:
+        parts.append("no fixed point")
+    text = f"in {_box_text(start)}: " + ", ".join(parts)
+    pct = 100 * result["undecided_volume_fraction"]
+    if undecided == 0:
+        return text + ", and nothing else; 0 % of the volume undecided"
+    unproc = result["boxes_unprocessed"]
+    extra = f", {unproc} of them not processed (--max-boxes)" if unproc else ""
+    return text + f"; elsewhere undecided: {undecided} boxes{extra}, {pct:.3g} % of the volume"
+
+
+#: the largest models the enumeration accepts (each box costs O(4^N P^2) ball operations)
+MAX_N, MAX_P = 6, 24
+
+
+def parse_box(text: str) -> tuple[Fraction, Fraction]:
+    """``"R"`` is ``[-R, R]``; ``"LO,HI"`` is ``[LO, HI]`` (the same interval for every parameter)."""
+    parts = [t.strip() for t in str(text).split(",")]
+    if len(parts) not in (1, 2) or not all(parts):
+        raise SpecError(f"--box must be R (for [-R, R]) or LO,HI, got {text!r}")
+    values = [_exact(t, "--box") for t in parts]
+    lo, hi = (-values[0], values[0]) if len(values) == 1 else tuple(values)
+    if not lo < hi:
+        raise SpecError(f"--box must have LO < HI (R > 0), got {text!r}")
+    if max(abs(lo), abs(hi)) > 1000:
+        raise SpecError(f"--box bounds must lie in [-1000, 1000], got {text!r}")
+    return lo, hi
+
+
+def _exact(text: str, flag: str) -> Fraction:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise SpecError(f"{flag} expects numbers, got {text!r}") from None
+    return value
+
+
+def enumerate_document(case_file: str, box: str, dps: int, min_width: str | None, max_boxes: int,
+                       store: str | None, progress: bool) -> dict:
+    """The ``enumerate`` verb: load the case, check the options, run :func:`enumerate_fixed_points`."""
+    from .cases import load_case
+
+    lo, hi = parse_box(box)
+    width = None
+    if min_width is not None:
+        width = _exact(min_width, "--min-width")
+        if not 0 < width <= hi - lo:
+            raise SpecError(f"--min-width must lie in (0, {hi - lo}], got {min_width!r}")
+    if max_boxes < 1:
+        raise SpecError(f"--max-boxes must be at least 1, got {max_boxes}")
+    case = load_case(case_file)
+    case.require("model", "target")
+    model = case.model
+    if model.n > MAX_N or model.P > MAX_P:
+        raise SpecError(f"enumerate handles N <= {MAX_N} spins and P <= {MAX_P} parameters; the case has N = {model.n}, "
+                        f"P = {model.P}")
+    spec = case.to_json()
+    spec.pop("params", None)
+    return enumerate_fixed_points(model, case.target, lo, hi, dps, width, max_boxes, store, spec, progress)
