@@ -230,6 +230,15 @@ def _parser() -> argparse.ArgumentParser:
     cp.add_argument("case_file")
     cp.add_argument("--dps", type=_dps, default=DEFAULT_DPS)
     cp.add_argument("--gauge", choices=("spin", "boolean"), default="spin")
+    en = sub.add_parser("enumerate", help="prove where every fixed point in a box is (interval branch and bound)")
+    en.add_argument("case_file")
+    en.add_argument("--box", required=True, help="R for [-R, R]^P, or LO,HI")
+    en.add_argument("--dps", type=_dps, default=30)
+    en.add_argument("--min-width", default=None, help="smallest box side before a box is left undecided (default: box/64)")
+    en.add_argument("--max-boxes", type=lambda t: _whole(t, "the number of boxes"), default=100_000)
+    en.add_argument("--store", default=None, help="JSON-lines store of processed boxes; a rerun resumes from it")
+    en.add_argument("--json", dest="json_out", default=None, help="write the JSON result to this file")
+    en.add_argument("--no-progress", action="store_true")
     return p
 
 
@@ -240,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         verbs = {"run": _run, "list": _list, "couplings": _couplings, "classify": _classify,
                  "fixed-points": _fixed_points, "flow": _flow, "sweep": _sweep, "scaling": _scaling,
-                 "baseline": _baseline, "diff": _diff, "derive": _derive}
+                 "baseline": _baseline, "diff": _diff, "derive": _derive, "enumerate": _enumerate}
         return verbs[args.verb](args)
     except SpecError as err:
         print(f"ebm-verify: error: {err}", file=sys.stderr)
@@ -285,6 +294,19 @@ def _derive(args) -> int:
         pdf, log = compile_pdf(args.out)
         wide = [w for w in overfull_boxes(log) if w > 10]
         print(f"wrote {pdf}" + (f" (warning: {len(wide)} lines run past the margin)" if wide else ""))
+    return 0
+
+
+def _enumerate(args) -> int:
+    from .enumerate_store import enumerate_document
+
+    _check_output(args.json_out, "--json")
+    _check_output(args.store, "--store")
+    doc = enumerate_document(args.case_file, args.box, args.dps, args.min_width, args.max_boxes, args.store,
+                             progress=not args.no_progress)
+    if args.json_out and not _write_output(args.json_out, json.dumps(doc, indent=2) + "\n", "--json"):
+        return 2
+    print(doc["statement"])
     return 0
 
 
