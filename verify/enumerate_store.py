@@ -58,6 +58,14 @@ def _read_store(path: str, header: dict) -> list[dict]:
     return records[1:]
 
 
+def _drop_torn_line(path: str) -> None:
+    """Cut a store back to its last complete line (an interrupted write leaves a partial one)."""
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if data and not data.endswith(b"\n"):
+            fh.truncate(data.rfind(b"\n") + 1)
+
+
 def _same_root(a: dict, b: dict) -> bool:
     """Two certified zeros are the same when one's enclosure lies in the other's inflated box (unique there)."""
     def inside(enc, box):
@@ -123,6 +131,8 @@ def enumerate_fixed_points(model, target, lo: Fraction, hi: Fraction, dps: int =
     out_fh = None
     if store:
         fresh = not records
+        if not fresh:
+            _drop_torn_line(store)
         out_fh = open(store, "a" if not fresh else "w", encoding="utf-8")
         if fresh:
             out_fh.write(json.dumps(header) + "\n")
