@@ -124,9 +124,10 @@ def _endpoint(model, target, theta_end, trajectory, dps: int) -> dict:
             th = trajectory.thetas[j]
             record.append((float(trajectory.times[j]), float(np.linalg.norm(th)), float(np.linalg.norm(gradient(model, th, m_data, FLOAT64)))))
     record = [(0.0, 0.0, 0.0)] + record
-    if diverging(record):
-        return {"kind": "diverging", "note": f"‖∇ℓ‖ falls like 1/t while ‖θ‖ grows (‖θ‖ = {record[-1][1]:.2f} at t = {record[-1][0]:.0e})"}
-    found = polish(model, target, to_exact(theta_end), dps)
+    found = polish(model, target, to_exact(theta_end), dps)  # first: a slow flow can look like a runaway one
+    if not found.converged and diverging(record):
+        return {"kind": "diverging", "note": f"‖∇ℓ‖ falls like 1/t while ‖θ‖ grows (‖θ‖ = {record[-1][1]:.2f} at "
+                                             f"t = {record[-1][0]:.0e}) and Newton from θ(t_max) does not converge"}
     if not found.converged:
         return {"kind": "no-fixed-point-found", "note": f"Newton from θ(t_max) stalled at ‖∇ℓ‖ = {found.residual:.1e}"}
     c = classify(model, target, found.theta, dps)

@@ -196,3 +196,19 @@ def test_diverging_flow_is_not_a_fixed_point():
     _, _, gn, record = flow_record(model, target, random_params(model, 5, 0.3))
     assert diverging(record) and gn > 1e-7
     assert np.isfinite(record[-1][1])
+
+
+def test_a_slow_flow_that_looks_like_a_runaway_one_is_polished_not_dismissed():
+    # gim N = 5 (every order) on a seeded target: ℓ is concave with the finite maximiser J = J^D, but over
+    # t = 1e2..1e4 its flow has ‖∇ℓ‖ falling ~17x per decade while ‖θ‖ grows, the runaway signature; F2 was
+    # "not applicable: the flow runs off to infinity" until Newton was tried first
+    from verify.endpoints import flow_endpoint
+    from verify.registry import get
+    from verify.search import diverging, flow_record
+
+    case = next(c for c in get("F2").cases(ns=(5,), families=["gim"]) if c.name == "fp/gim-n5-k5/random-couplings-s4")
+    _, _, _, record = flow_record(case.model, case.target, case.params, t_max=1e5)
+    assert diverging(record)  # the heuristic alone would have said runaway
+    end = flow_endpoint(case, 30)
+    assert end.classification is not None and end.classification.kind == "data-consistent"
+    assert get("F2").check(case, 30).status == "holds"
