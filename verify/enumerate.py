@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 
@@ -49,11 +50,11 @@ class Box:
     lo: tuple[Fraction, ...]
     hi: tuple[Fraction, ...]
 
-    @property
+    @cached_property
     def mid(self) -> tuple[Fraction, ...]:
         return tuple((a + b) / 2 for a, b in zip(self.lo, self.hi))
 
-    @property
+    @cached_property
     def rad(self) -> tuple[Fraction, ...]:
         return tuple((b - a) / 2 for a, b in zip(self.lo, self.hi))
 
@@ -71,8 +72,10 @@ class Box:
     def balls(self, inflate: Fraction = Fraction(0)):
         return np.array([_ball(m, r * (1 + inflate)) for m, r in zip(self.mid, self.rad)], dtype=object)
 
-    def bisect(self) -> list["Box"]:
-        k = max(range(len(self.lo)), key=lambda i: self.hi[i] - self.lo[i])
+    def bisect(self, k: int | None = None) -> list["Box"]:
+        """Halve along side ``k`` (default: the widest)."""
+        if k is None:
+            k = max(range(len(self.lo)), key=lambda i: self.hi[i] - self.lo[i])
         m = (self.lo[k] + self.hi[k]) / 2
         left = Box(self.id + ".0", self.lo, self.hi[:k] + (m,) + self.hi[k + 1 :])
         right = Box(self.id + ".1", self.lo[:k] + (m,) + self.lo[k + 1 :], self.hi)
@@ -256,9 +259,8 @@ class Outcome:
     removed: Fraction = Fraction(0)  # volume cut off by a contraction (proved free of zeros)
 
 
-def _krawczyk(system: BoxSystem, c, X, state_X):
+def _krawczyk(system: BoxSystem, c, X, HX, fc=None):
     """``K(X) = c - Y f(c) + (I - Y f'(X))(X - c)`` and whether it was computable (``None`` if ``f'`` is singular)."""
-    HX = state_X.hessian()
     Hm = _mids(HX)
     if not np.all(np.isfinite(Hm)) or np.linalg.cond(Hm) > 1e14:
         return None
@@ -266,7 +268,7 @@ def _krawczyk(system: BoxSystem, c, X, state_X):
     Y = _to_balls(Yf)
     n = len(c)
     eye = _to_balls(np.eye(n))
-    fc = system.gradient_at(c)
+    fc = system.gradient_at(c) if fc is None else fc
     return c - Y @ fc + (eye - Y @ HX) @ (X - c)
 
 
@@ -303,7 +305,7 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
         for A in range(system.D):
             if _excludes_zero(st.r[A]):
                 return Outcome("excluded", f"G has full row rank and the residual r_{A + 1} is not 0")
-    K = _krawczyk(system, c, Xi, st)
+    K = _krawczyk(system, c, Xi, HX, gc)
     if K is not None:
         for i in range(P):
             if _disjoint(K[i], X[i]):
@@ -328,7 +330,23 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
         if full:
             return Outcome("consistent", "G has full row rank on the box (F2, region form); not isolated")
         return Outcome("undecided", "minimum width reached")
-    return Outcome("split", "bisected along its widest side", box.bisect())
+    return Outcome("split", "bisected", box.bisect(_smear_direction(box, HX)))
+
+
+def _smear_direction(box: Box, HX) -> int:
+    r"""The side :math:`k` with the largest smear :math:`w_k \max_i |H_{ik}(X)|` (the widest side if ``H`` is not finite).
+
+    Sides narrower than a quarter of the widest are not chosen (keeps the boxes from turning into needles)."""
+    widths = [float(b - a) for a, b in zip(box.lo, box.hi)]
+    top = max(widths)
+    try:
+        smear = [widths[k] * max(float(abs(HX[i, k]).upper()) for i in range(len(widths))) if widths[k] >= top / 4 else -1.0
+                 for k in range(len(widths))]
+    except (ValueError, OverflowError):
+        return None
+    if not all(np.isfinite(smear)) or max(smear) <= 0:
+        return None
+    return int(np.argmax(smear))
 
 
 def _tighten(system: BoxSystem, E, steps: int = 4):
@@ -336,7 +354,7 @@ def _tighten(system: BoxSystem, E, steps: int = 4):
     for _ in range(steps):
         flint = _flint()
         mids = np.array([flint.arb(e.mid()) for e in E], dtype=object)
-        K = _krawczyk(system, mids, E, system.state(E, mids))
+        K = _krawczyk(system, mids, E, system.state(E, mids).hessian())
         if K is None:
             break
         new = []

@@ -23,10 +23,15 @@ __all__ = ["enumerate_fixed_points", "statement", "initial_box"]
 FINAL = ("excluded", "consistent", "isolated", "undecided")
 
 
-def initial_box(P: int, lo: Fraction, hi: Fraction) -> Box:
-    if not lo < hi:
-        raise SpecError(f"the box must have lo < hi, got [{lo}, {hi}]")
-    return Box("0", (lo,) * P, (hi,) * P)
+def initial_box(P: int, lo, hi) -> Box:
+    """``[lo, hi]^P`` for numbers, or the product of ``[lo_k, hi_k]`` for sequences of ``P`` numbers."""
+    lo = tuple(Fraction(v) for v in lo) if isinstance(lo, (tuple, list)) else (Fraction(lo),) * P
+    hi = tuple(Fraction(v) for v in hi) if isinstance(hi, (tuple, list)) else (Fraction(hi),) * P
+    if len(lo) != P or len(hi) != P:
+        raise SpecError(f"the box needs {P} lower and upper bounds, got {len(lo)} and {len(hi)}")
+    if not all(a < b for a, b in zip(lo, hi)):
+        raise SpecError("the box must have lo < hi in every parameter")
+    return Box("0", lo, hi)
 
 
 def _header(case_json: dict, box: Box, dps: int, min_width: Fraction) -> dict:
@@ -102,14 +107,15 @@ class _Tally:
                 self.roots.append(root)
 
 
-def enumerate_fixed_points(model, target, lo: Fraction, hi: Fraction, dps: int = 30, min_width: Fraction | None = None,
+def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Fraction | None = None,
                            max_boxes: int = 100_000, store: str | None = None, case_json: dict | None = None,
-                           progress: bool = False, system: BoxSystem | None = None) -> dict:
+                           progress: bool = False, system: BoxSystem | None = None,
+                           max_seconds: float | None = None) -> dict:
     r"""Branch and bound over :math:`[lo, hi]^P`: every box excluded, consistent, isolated or undecided (JSON-ready dict)."""
     P = model.P
     start = initial_box(P, lo, hi)
     if min_width is None:
-        min_width = (hi - lo) / 64
+        min_width = start.width / 64
     if min_width <= 0:
         raise SpecError(f"--min-width must be positive, got {min_width}")
     header = _header(case_json or {}, start, dps, min_width)
@@ -147,7 +153,7 @@ def enumerate_fixed_points(model, target, lo: Fraction, hi: Fraction, dps: int =
     processed = 0
     try:
         with system:
-            while queue and processed < max_boxes:
+            while queue and processed < max_boxes and (max_seconds is None or time.perf_counter() - t0 < max_seconds):
                 box = queue.popleft()
                 result = process_box(system, box, min_width)
                 processed += 1
@@ -172,7 +178,7 @@ def enumerate_fixed_points(model, target, lo: Fraction, hi: Fraction, dps: int =
     seconds = time.perf_counter() - t0
     unprocessed = list(queue)
     for box in unprocessed:  # never dropped: counted as undecided, and said so
-        tally.add(box, "undecided", "not processed (--max-boxes reached)", None, Fraction(0))
+        tally.add(box, "undecided", "not processed (budget of boxes or time reached)", None, Fraction(0))
     return _result(tally, start, dps, min_width, processed, resumed, len(unprocessed), seconds)
 
 
@@ -241,7 +247,7 @@ def statement(result: dict, start: Box) -> str:
     if undecided == 0:
         return text + ", and nothing else; 0 % of the volume undecided"
     unproc = result["boxes_unprocessed"]
-    extra = f", {unproc} of them not processed (--max-boxes)" if unproc else ""
+    extra = f", {unproc} of them not processed (budget reached)" if unproc else ""
     return text + f"; elsewhere undecided: {undecided} boxes{extra}, {pct:.3g} % of the volume"
 
 

@@ -1,0 +1,49 @@
+"""Benchmark: certified enumeration (issue 14) in [-3, 3]^P at dps 30.
+
+Cases: ``gim`` N = 3, K = 2 (P = 6), ``product`` N = 2 (P = 6), ``rbm`` N = 2, M = 1 spin (P = 5), plus the
+small complete cases of the tests (``gim`` N = 2, ``product`` N = 1, a one-parameter custom energy with three
+roots). Issue 14's goal: complete (0 % undecided) in under 60 s each on 2 cores. Each run stops at a time budget
+(``--seconds``, default 60) and prints boxes per second, the time, the undecided volume fraction and the statement.
+Run: ``python benchmarks/bench_enumerate.py [--seconds 60]``. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from fractions import Fraction
+
+from theory.models import model_from_spec
+from theory.targets import from_probabilities
+from verify.enumerate_store import enumerate_fixed_points
+
+P3 = [0.2, 0.1, 0.1, 0.05, 0.15, 0.1, 0.1, 0.2]
+P2 = [0.4, 0.1, 0.2, 0.3]  # pair correlation m_12 = 0.4 - 0.1 - 0.2 + 0.3 = 0.4
+
+CASES = [
+    ("gim N=2 K=2 (P=3)", {"family": "gim", "n": 2, "max_order": 2}, P2),
+    ("product N=1 (P=2)", {"family": "product", "n": 1}, [0.7, 0.3]),
+    ("custom (a^2-1) s1 (P=1)", {"family": "custom", "n": 1, "energy": "(a**2 - 1)*s1", "params": ["a"]}, [0.7, 0.3]),
+    ("gim N=3 K=2 (P=6)", {"family": "gim", "n": 3, "max_order": 2}, P3),
+    ("product N=2 (P=6)", {"family": "product", "n": 2}, P2),
+    ("rbm N=2 M=1 (P=5)", {"family": "rbm", "n": 2, "hidden": 1, "hidden_units": "spin"}, P2),
+]
+
+
+def main() -> None:
+    seconds = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 60.0
+    print(f"{'case':26s} {'boxes':>7s} {'boxes/s':>8s} {'time s':>7s} {'undecided %':>12s}  complete")
+    for name, spec, probs in CASES:
+        model = model_from_spec(spec)
+        target = from_probabilities(probs, model.n)
+        start = time.perf_counter()
+        res = enumerate_fixed_points(model, target, Fraction(-3), Fraction(3), dps=30, min_width=Fraction(6, 1024),
+                                     max_seconds=seconds)
+        took = time.perf_counter() - start
+        print(f"{name:26s} {res['boxes_processed']:7d} {res['boxes_per_second'] or 0:8.0f} {took:7.1f} "
+              f"{100 * res['undecided_volume_fraction']:12.3g}  {res['complete']}")
+        print(f"    {res['statement']}")
+
+
+if __name__ == "__main__":
+    main()
