@@ -394,14 +394,14 @@ def right_singular(A: np.ndarray) -> tuple[list, np.ndarray]:
 
 
 def pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray:
-    r"""Minimal-norm least-squares solution :math:`x = A^+ b`, singular values below ``rel_cutoff·σ_max`` dropped.
+    r"""Minimal-norm least-squares solution :math:`x = A^+ b`, singular values below ``rel_cutoff·σ_max`` dropped:
+    :math:`x = \sum_{\sigma_k > \mathrm{cut}} \sigma_k^{-2}\,(v_k^\top A^\top b)\,v_k` over the eigenpairs of
+    :math:`A^\top A` (at twice the bits) above :math:`\mathrm{cut}^2\lambda_{\max}`.
 
-    With :math:`V` an orthonormal basis of the invariant subspace of :math:`A^\top A` for its eigenvalues above
-    :math:`\mathrm{cut}^2\lambda_{\max}` (computed at twice the bits) and :math:`S = V^\top A^\top A V`,
-    :math:`x = V S^{-1} V^\top A^\top b` (:math:`= \sum_k \sigma_k^{-2}(v_k^\top A^\top b)\,v_k` over those
-    eigenpairs). Any basis of that subspace gives the same :math:`x`, so repeated singular values (a symmetric
-    target) and a kernel are no obstacle; the columns are checked to span an invariant subspace
-    (:math:`\|A^\top A V - VS\| \le 2^{-\mathrm{bits}/2}\lambda_{\max}`), else mpmath's SVD is used.
+    Only those eigenpairs are computed, and clusters among them are accepted: any orthonormal basis of a
+    cluster's eigenspace gives the same :math:`x`, and :func:`_eigen` has checked every returned pair's residual
+    :math:`\|A^\top A v - \lambda v\|` to the working bits. So a kernel and repeated singular values (a
+    symmetric target) no longer send the solve to mpmath's SVD.
     """
     bits = 2 * (mpmath.mp.prec + FLINT_GUARD_BITS)
     with mpmath.workprec(bits):
@@ -409,18 +409,13 @@ def pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray
     gram = _gram(A, keep_above=floor, clusters_ok=True)
     if gram is None:
         return mpmath_pseudo_inverse_solve(A, b, rel_cutoff)
-    values, V, bits, G = gram
+    values, V, bits, _ = gram
     if not values:
         return np.array([mpmath.mpf(0)] * A.shape[1], dtype=object)
     with mpmath.workprec(bits):
-        GV = matmul(G, V)
-        S = matmul(V.T, GV)
-        top = max(abs(v) for v in values)
-        if max_abs(GV - matmul(V, S)) > mpmath.ldexp(top, -(bits // 2)):
-            return mpmath_pseudo_inverse_solve(A, b, rel_cutoff)
-        atb = A.T @ np.asarray(b, dtype=object).reshape(-1)
-        y = mpmath.lu_solve(as_matrix(S), as_matrix((V.T @ atb).reshape(-1, 1)))
-        x = V @ np.array([y[k] for k in range(len(values))], dtype=object)
+        atb = matmul(A.T, np.asarray(b, dtype=object).reshape(-1, 1))
+        coefficients = matmul(V.T, atb)[:, 0] / np.array(values, dtype=object)
+        x = matmul(V, coefficients.reshape(-1, 1))[:, 0]
     return np.array([+xi for xi in x], dtype=object)
 
 
