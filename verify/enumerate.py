@@ -126,6 +126,7 @@ class BoxSystem:
         self.P = model.P
         self.D = 2**model.n - 1
         self._context = ball_context(dps)
+        self.known_roots: list[tuple] = []
 
     def __enter__(self):
         self.arith = self._context.__enter__()
@@ -144,6 +145,11 @@ class BoxSystem:
 
     def gradient_at(self, theta):
         return self.state(theta).gradient
+
+    def add_known_root(self, root: dict) -> None:
+        """Remember a certified zero (its enclosure) for :func:`_known_root_decides`."""
+        enc = root["enclosure"]
+        self.known_roots.append((tuple(Fraction(v) for v in enc["lo"]), tuple(Fraction(v) for v in enc["hi"]), root))
 
     def full_row_rank(self, G) -> bool:
         r"""``True`` when the ball matrix ``G`` (``D x P``) has full row rank for every matrix it encloses.
@@ -167,12 +173,85 @@ class BoxSystem:
             return False
         if not np.all(np.isfinite(Y)):
             return False
-        B = _to_balls(Y) @ A
-        for i in range(D):
-            off = sum((abs(B[i, j]) for j in range(D) if j != i), start=B[i, i] * 0)
-            if not (bool(B[i, i] - off > 0) or bool(B[i, i] + off < 0)):
-                return False
-        return True
+        return _diagonally_dominant(_to_balls(Y) @ A)
+
+
+def _diagonally_dominant(B) -> bool:
+    """Every matrix enclosed by ``B`` is strictly diagonally dominant by rows (so nonsingular)."""
+    D = B.shape[0]
+    for i in range(D):
+        off = sum((abs(B[i, j]) for j in range(D) if j != i), start=B[i, i] * 0)
+        if not (bool(B[i, i] - off > 0) or bool(B[i, i] + off < 0)):
+            return False
+    return True
+
+
+def _regular(M) -> bool:
+    """Every matrix enclosed by the ball matrix ``M`` is nonsingular (preconditioned diagonal dominance)."""
+    Mm = _mids(M)
+    if not np.all(np.isfinite(Mm)) or np.linalg.cond(Mm) > 1e14:
+        return False
+    return _diagonally_dominant(_to_balls(np.linalg.inv(Mm)) @ M)
+
+
+def _holds_known_root(system: BoxSystem, box: Box) -> bool:
+    return any(all(lo[i] <= box.hi[i] and box.lo[i] <= hi[i] for i in range(len(lo))) for lo, hi, _ in system.known_roots)
+
+
+def _known_root_decides(system: BoxSystem, box: Box):
+    r"""Injectivity around a certified zero :math:`\theta^*`: if :math:`H` is regular on :math:`R = \mathrm{hull}(X \cup E)`
+    (:math:`E \ni \theta^*`), :math:`\nabla\ell` is one-to-one on the convex :math:`R`
+    (:math:`\nabla\ell(x) - \nabla\ell(y) = \bar H(x - y)`, :math:`\bar H` in the enclosure), so :math:`\theta^*` is its only
+    zero there: :math:`X` is excluded when :math:`E \cap X = \emptyset`, and holds at most :math:`\theta^*` otherwise.
+    Tried for the known zeros whose hull with the box is at most twice as wide as the box."""
+    for lo, hi, root in system.known_roots:
+        R = Box("hull", tuple(map(min, lo, box.lo)), tuple(map(max, hi, box.hi)))
+        if R.width > 2 * box.width:
+            continue
+        HR = system.state(R.balls(INFLATION), R.balls(Fraction(-1))).hessian()
+        if not _regular(HR):
+            continue
+        if any(hi[i] < box.lo[i] or box.hi[i] < lo[i] for i in range(len(lo))):
+            return Outcome("excluded", "H regular on the hull of the box and a certified zero outside it")
+        return Outcome("isolated", "H regular on the hull of the box and a certified zero", root=root)
+    return None
+
+
+def _seed_root(system: BoxSystem, box: Box, c, gc, Hc, steps: int = 25):
+    """Newton from the midpoint when its first step stays in the box; the limit certified by Krawczyk (radius 1e-10)."""
+    x = np.array([float(v.mid()) for v in c])
+    g = np.array([float(v.mid()) for v in gc])
+    try:
+        x1 = x - np.linalg.solve(_mids(Hc), g)
+    except np.linalg.LinAlgError:
+        return None
+    if not all(float(a) <= v <= float(b) for v, a, b in zip(x1, box.lo, box.hi)):
+        return None
+    x = x1
+    flint = _flint()
+    for _ in range(steps):
+        pt = np.array([flint.arb(v) for v in x], dtype=object)
+        st = system.state(pt)
+        try:
+            dx = np.linalg.solve(_mids(st.hessian()), np.array([float(v.mid()) for v in st.gradient]))
+        except np.linalg.LinAlgError:
+            return None
+        x = x - dx
+        if not np.all(np.isfinite(x)) or np.max(np.abs(x)) > 1e6:
+            return None
+        if np.max(np.abs(dx)) < 1e-14 * (1 + np.max(np.abs(x))):
+            break
+    radius = Fraction(1, 10**10)
+    centre = tuple(Fraction(float(v)) for v in x)
+    small = Box("seed", tuple(v - radius for v in centre), tuple(v + radius for v in centre))
+    cs, Xs = small.balls(Fraction(-1)), small.balls()
+    K = _krawczyk(system, cs, Xs, system.state(Xs, cs).hessian())
+    if K is None or not all(_inside(K[i], Xs[i]) for i in range(len(x))):
+        return None
+    E = _tighten(system, K)
+    root = root_facts(system, E, "seed", (small.lo, small.hi))
+    system.add_known_root(root)
+    return root
 
 
 def tight_probabilities(model, X, c, arith):
@@ -195,11 +274,19 @@ def tight_probabilities(model, X, c, arith):
                 term = Fc[s] * 0 + 1
             else:
                 mv = (Fc[t] - Fc[s]) + (dFX[t] - dFX[s]) @ dX
-                diff = mv.intersection(FX[t] - FX[s])
+                diff = _meet(mv, FX[t] - FX[s])
                 term = diff.exp()
             total = term if total is None else total + term
-        p[s] = (1 / total).intersection(_UNIT)
+        p[s] = _meet(1 / total, _UNIT)
     return p
+
+
+def _meet(a, b):
+    """The intersection of two enclosures of the same number (``a`` alone if Arb refuses: still an enclosure)."""
+    try:
+        return a.intersection(b)
+    except ValueError:
+        return a
 
 
 def _flint():
@@ -223,7 +310,7 @@ class BoxState:
         p = model_probabilities(model, theta, arith) if center is None else tight_probabilities(model, theta, center, arith)
         mbm = moments_by_mask(p)
         if center is not None:  # every moment lies in [-1, 1] (intersections only tighten)
-            mbm = np.array([v.intersection(_SIGNED) for v in mbm], dtype=object)
+            mbm = np.array([_meet(v, _SIGNED) for v in mbm], dtype=object)
         mbm[0] = mbm[0] * 0 + 1  # total mass, exactly
         self.p, self.m_by_mask = p, mbm
         self.m = to_canonical(mbm, self.n)
@@ -238,7 +325,7 @@ class BoxState:
 
         C = covariance(self.m_by_mask, self.n)
         if self.center is not None:
-            C = np.array([[v.intersection(_UNIT if i == j else _SIGNED) for j, v in enumerate(row)]
+            C = np.array([[_meet(v, _UNIT if i == j else _SIGNED) for j, v in enumerate(row)]
                           for i, row in enumerate(C)], dtype=object)
         return C
 
@@ -257,18 +344,19 @@ class Outcome:
     children: list = field(default_factory=list)
     root: dict | None = None
     removed: Fraction = Fraction(0)  # volume cut off by a contraction (proved free of zeros)
+    seed: dict | None = None  # a zero certified from a Newton point found from the box's midpoint
 
 
-def _krawczyk(system: BoxSystem, c, X, HX, fc=None):
-    """``K(X) = c - Y f(c) + (I - Y f'(X))(X - c)`` and whether it was computable (``None`` if ``f'`` is singular)."""
-    Hm = _mids(HX)
+def _krawczyk(system: BoxSystem, c, X, HX, fc=None, Hc=None):
+    """``K(X) = c - Y f(c) + (I - Y f'(X))(X - c)`` with :math:`Y \\approx H(c)^{-1}` (``None`` if ``H(c)`` is singular)."""
+    if fc is None or Hc is None:
+        point = system.state(c)
+        fc, Hc = point.gradient, point.hessian()
+    Hm = _mids(Hc)
     if not np.all(np.isfinite(Hm)) or np.linalg.cond(Hm) > 1e14:
         return None
-    Yf = np.linalg.inv(Hm)
-    Y = _to_balls(Yf)
-    n = len(c)
-    eye = _to_balls(np.eye(n))
-    fc = system.gradient_at(c) if fc is None else fc
+    Y = _to_balls(np.linalg.inv(Hm))
+    eye = _to_balls(np.eye(len(c)))
     return c - Y @ fc + (eye - Y @ HX) @ (X - c)
 
 
@@ -291,7 +379,8 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
     for i in range(P):
         if _excludes_zero(g[i]):
             return Outcome("excluded", f"interval enclosure of component {i + 1} of the gradient")
-    gc = system.gradient_at(c)
+    point = system.state(c)
+    gc = point.gradient
     HX = st.hessian()
     mv = gc + HX @ (Xi - c)
     for i in range(P):
@@ -305,7 +394,8 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
         for A in range(system.D):
             if _excludes_zero(st.r[A]):
                 return Outcome("excluded", f"G has full row rank and the residual r_{A + 1} is not 0")
-    K = _krawczyk(system, c, Xi, HX, gc)
+    Hc = point.hessian()
+    K = _krawczyk(system, c, Xi, HX, gc, Hc)
     if K is not None:
         for i in range(P):
             if _disjoint(K[i], X[i]):
@@ -326,11 +416,15 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
                 return Outcome("contracted", "X ∩ K(X): the rest holds no zero", [small], removed=vol - small_vol)
     if full and P > system.D:
         return Outcome("consistent", "G has full row rank on the box (F2, region form)")
+    known = _known_root_decides(system, box)
+    if known is not None:
+        return known
     if box.width <= min_width:
         if full:
             return Outcome("consistent", "G has full row rank on the box (F2, region form); not isolated")
         return Outcome("undecided", "minimum width reached")
-    return Outcome("split", "bisected", box.bisect(_smear_direction(box, HX)))
+    seed = _seed_root(system, box, c, gc, Hc) if K is not None and not _holds_known_root(system, box) else None
+    return Outcome("split", "bisected", box.bisect(_smear_direction(box, HX)), seed=seed)
 
 
 def _smear_direction(box: Box, HX) -> int:
@@ -367,6 +461,13 @@ def _tighten(system: BoxSystem, E, steps: int = 4):
 
 
 def describe_root(system: BoxSystem, E, box: Box) -> dict:
+    """The zero enclosed by ``E``, unique in ``box`` inflated by :data:`INFLATION` (see :func:`root_facts`)."""
+    inflated = ([m - r * (1 + INFLATION) for m, r in zip(box.mid, box.rad)],
+                [m + r * (1 + INFLATION) for m, r in zip(box.mid, box.rad)])
+    return root_facts(system, E, box.id, inflated)
+
+
+def root_facts(system: BoxSystem, E, where: str, unique_in: tuple) -> dict:
     r"""Kind, certified inertia of :math:`H`, a lower bound on :math:`\operatorname{rank}G` and the lowest order with :math:`r_A \ne 0`."""
     from theory.conventions import subsets
 
@@ -402,10 +503,9 @@ def describe_root(system: BoxSystem, E, box: Box) -> dict:
     else:
         nature = "inertia not decided"
     return {
-        "box": box.id,
+        "box": where,
         "enclosure": {"lo": [str(ball_fraction(e, False)) for e in E], "hi": [str(ball_fraction(e, True)) for e in E]},
-        "inflated": {"lo": [str(m - r * (1 + INFLATION)) for m, r in zip(box.mid, box.rad)],
-                     "hi": [str(m + r * (1 + INFLATION)) for m, r in zip(box.mid, box.rad)]},
+        "inflated": {"lo": [str(v) for v in unique_in[0]], "hi": [str(v) for v in unique_in[1]]},
         "point": [str(e.mid()) for e in E],
         "kind": kind,
         "nature": nature,

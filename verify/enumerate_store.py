@@ -80,8 +80,10 @@ def _same_root(a: dict, b: dict) -> bool:
 
 
 class _Tally:
-    def __init__(self, total: Fraction, P: int):
-        self.total = total
+    def __init__(self, start: Box):
+        P = len(start.lo)
+        self.start = start
+        self.total = box_volume(start)
         self.counts = {k: 0 for k in FINAL} | {"contracted": 0, "split": 0}
         self.volume = {k: Fraction(0) for k in FINAL}
         self.roots: list[dict] = []
@@ -101,6 +103,9 @@ class _Tally:
                 self.undecided_lo[i] = a if self.undecided_lo[i] is None else min(a, self.undecided_lo[i])
                 self.undecided_hi[i] = b if self.undecided_hi[i] is None else max(b, self.undecided_hi[i])
         if root is not None:
+            enc = root["enclosure"]
+            root["in_box"] = all(self.start.lo[i] <= Fraction(enc["lo"][i]) and Fraction(enc["hi"][i]) <= self.start.hi[i]
+                                 for i in range(len(enc["lo"])))
             if any(_same_root(root, other) for other in self.roots):
                 self.duplicates += 1
             else:
@@ -120,7 +125,8 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
         raise SpecError(f"--min-width must be positive, got {min_width}")
     header = _header(case_json or {}, start, dps, min_width)
     records = _read_store(store, header) if store else []
-    tally = _Tally(box_volume(start), P)
+    system = system or BoxSystem(model, target, dps)
+    tally = _Tally(start)
     done: set[str] = set()
     created: dict[str, Box] = {start.id: start}
     order = [start.id]
@@ -128,6 +134,9 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
         box = Box.from_json(rec["box"])
         done.add(box.id)
         tally.add(box, rec["class"], rec["reason"], rec.get("root"), Fraction(rec.get("removed", "0")))
+        for found in (rec.get("root"), rec.get("seed")):
+            if found is not None:
+                system.add_known_root(found)
         for ch in rec.get("children", []):
             child = Box.from_json(ch)
             created[child.id] = child
@@ -143,7 +152,6 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
         if fresh:
             out_fh.write(json.dumps(header) + "\n")
             out_fh.flush()
-    system = system or BoxSystem(model, target, dps)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -158,12 +166,16 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
                 result = process_box(system, box, min_width)
                 processed += 1
                 tally.add(box, result.cls, result.reason, result.root, result.removed)
+                if result.root is not None and not any(r is result.root for _, _, r in system.known_roots):
+                    system.add_known_root(result.root)
                 queue.extend(result.children)
                 if out_fh:
                     rec = {"kind": "box", "box": box.to_json(), "class": result.cls, "reason": result.reason,
                            "children": [ch.to_json() for ch in result.children], "removed": str(result.removed)}
                     if result.root is not None:
                         rec["root"] = result.root
+                    if result.seed is not None:
+                        rec["seed"] = result.seed
                     out_fh.write(json.dumps(rec) + "\n")
                     out_fh.flush()
                 if bar is not None:
@@ -235,6 +247,9 @@ def statement(result: dict, start: Box) -> str:
         noun = "point" if count == 1 else "points"
         parts.append(f"{count} isolated {kind_text} {noun} ({detail})" if kind != "undetermined"
                      else f"{count} isolated {kind_text} ({detail})")
+    edge = sum(1 for root in result["isolated_points"] if not root.get("in_box", True))
+    if edge:
+        parts.append(f"({edge} of these enclosed within a hair of the box's boundary: possibly just outside it)")
     consistent = result["counts"]["consistent"]
     if consistent:
         parts.append(f"fixed points only data-consistent in {consistent} boxes where G has full row rank "
