@@ -299,6 +299,30 @@ _UNIT = _flint().arb(0.5, 0.5)  # [0, 1], exact endpoints
 _SIGNED = _flint().arb(0, 1)  # [-1, 1]
 
 
+def _moments_mean_value(model, X, c, arith, mbm, G, rounds: int = 2):
+    r"""Moments on the box in mean-value form, intersected with ``mbm``: for every mask :math:`M`,
+
+    .. math:: m_M(X) \subset m_M(c) + \sum_A \mathrm{Cov}(\chi_M, \chi_A)(X)\, G_A(X)\,(X - c),
+
+    since :math:`\partial m_M/\partial\theta = \mathrm{Cov}(\chi_M, \partial F) = \sum_A \mathrm{Cov}(\chi_M,\chi_A)\,\partial J_A/\partial\theta`
+    (the covariances from the current enclosure, :math:`m_{M\triangle A} - m_M m_A`, each in :math:`[-1, 1]`)."""
+    from theory.conventions import canonical_masks
+    from theory.effective import model_probabilities, moments_by_mask
+
+    masks = canonical_masks(model.n)
+    at_c = moments_by_mask(model_probabilities(model, c, arith))
+    dX = X - c
+    for _ in range(rounds):
+        cov = np.array([[_meet(mbm[M ^ a] - mbm[M] * mbm[a], _SIGNED) for a in masks] for M in range(1, len(mbm))],
+                       dtype=object)
+        slope = cov @ G
+        new = mbm.copy()
+        for M in range(1, len(mbm)):
+            new[M] = _meet(mbm[M], at_c[M] + slope[M - 1] @ dX)
+        mbm = new
+    return mbm
+
+
 class BoxState:
     r""":math:`p, m, G, r, \nabla\ell = G^\top r` and :math:`H = \sum_A r_A\nabla^2J_A - G^\top CG` on a box (as :class:`theory.flow.FlowState`)."""
 
@@ -312,9 +336,11 @@ class BoxState:
         if center is not None:  # every moment lies in [-1, 1] (intersections only tighten)
             mbm = np.array([_meet(v, _SIGNED) for v in mbm], dtype=object)
         mbm[0] = mbm[0] * 0 + 1  # total mass, exactly
+        self.G = jacobian(model, theta, arith)
+        if center is not None:
+            mbm = _moments_mean_value(model, theta, center, arith, mbm, self.G)
         self.p, self.m_by_mask = p, mbm
         self.m = to_canonical(mbm, self.n)
-        self.G = jacobian(model, theta, arith)
         self.r = m_data - self.m
         self.gradient = self.G.T @ self.r
 
