@@ -127,6 +127,7 @@ class BoxSystem:
         self.D = 2**model.n - 1
         self._context = ball_context(dps)
         self.known_roots: list[tuple] = []
+        self._affine = None  # False once a curvature term did not vanish on a box
 
     def __enter__(self):
         self.arith = self._context.__enter__()
@@ -150,6 +151,21 @@ class BoxSystem:
         """Remember a certified zero (its enclosure) for :func:`_known_root_decides`."""
         enc = root["enclosure"]
         self.known_roots.append((tuple(Fraction(v) for v in enc["lo"]), tuple(Fraction(v) for v in enc["hi"]), root))
+
+    def strictly_concave_on(self, R: Box) -> bool:
+        r"""``True`` when :math:`\ell` is proved strictly concave on the box ``R``: the curvature term
+        :math:`\sum_A r_A\nabla^2 J_A` is exactly zero on ``R`` (every :math:`\nabla^2 J_A` encloses to the exact ball 0:
+        :math:`J` affine in :math:`\theta`) and :math:`G` has full column rank on ``R``, so :math:`H = -G^\top C G \prec 0`
+        (:math:`C \succ 0` for every strictly positive :math:`p_\theta`, E2). Then :math:`\nabla\ell` has at most one zero in ``R``."""
+        if self._affine is False:
+            return False
+        X = R.balls(INFLATION)
+        d2F = self.model.energy_hessian(X, self.arith)
+        if not all(v.is_zero() for v in np.asarray(d2F).ravel()):
+            self._affine = False  # never tried again (a shortcut: it only gives up a proof)
+            return False
+        G = self.state(X, R.balls(Fraction(-1))).G
+        return G.shape[0] >= G.shape[1] and self.full_row_rank(G.T)
 
     def full_row_rank(self, G) -> bool:
         r"""``True`` when the ball matrix ``G`` (``D x P``) has full row rank for every matrix it encloses.
@@ -206,14 +222,15 @@ def _known_root_decides(system: BoxSystem, box: Box):
     Tried for the known zeros whose hull with the box is at most twice as wide as the box."""
     for lo, hi, root in system.known_roots:
         R = Box("hull", tuple(map(min, lo, box.lo)), tuple(map(max, hi, box.hi)))
-        if R.width > 2 * box.width:
-            continue
-        HR = system.state(R.balls(INFLATION), R.balls(Fraction(-1))).hessian()
-        if not _regular(HR):
+        if system.strictly_concave_on(R):
+            why = "l strictly concave (zero curvature term, G of full column rank) on the hull of the box and a certified zero"
+        elif R.width <= 2 * box.width and _regular(system.state(R.balls(INFLATION), R.balls(Fraction(-1))).hessian()):
+            why = "H regular on the hull of the box and a certified zero"
+        else:
             continue
         if any(hi[i] < box.lo[i] or box.hi[i] < lo[i] for i in range(len(lo))):
-            return Outcome("excluded", "H regular on the hull of the box and a certified zero outside it")
-        return Outcome("isolated", "H regular on the hull of the box and a certified zero", root=root)
+            return Outcome("excluded", why + " outside it")
+        return Outcome("isolated", why, root=root)
     return None
 
 

@@ -62,12 +62,8 @@ def test_gim_concave_has_exactly_the_maxent_fit():
 
 def test_gim_n3_k2_the_maxent_fit_is_spurious_at_order_3():
     # gim N = 3, K = 2 (P = 6): l concave, one fixed point, the pairwise max-ent fit; the target's
-    # three-body moment is not matched there, so by F2 it is spurious, inconsistent at order 3.
-    # v1 completes a box of side 1/4 around it in about 15 s ([-3, 3]^6 is out of reach: see the README)
-    model = model_from_spec({"family": "gim", "n": 3, "max_order": 2})
-    target = from_probabilities(P3, 3)
-    q = Fraction(1, 4)
-    res = enumerate_fixed_points(model, target, (0, 0, -q, 0, 0, 0), (q, q, 0, q, q, q), min_width=Fraction(1, 512))
+    # three-body moment is not matched there, so by F2 it is spurious, inconsistent at order 3
+    model, target, res = _run({"family": "gim", "n": 3, "max_order": 2}, P3, 3, min_width=Fraction(1, 256))
     _accounted(res)
     assert res["complete"]
     assert len(res["isolated_points"]) == 1
@@ -76,6 +72,24 @@ def test_gim_n3_k2_the_maxent_fit_is_spurious_at_order_3():
     assert root["nature"] == "strict maximum" and root["residual_nonzero"] == [7]
     newton = _newton(model, target, np.zeros(6))
     assert np.allclose(_points(res)[0], newton, atol=1e-10)
+    assert res["statement"] == ("in [-3, 3]^6: 1 isolated spurious point (strict maximum, inconsistent at order 3), "
+                                "and nothing else; 0 % of the volume undecided")
+
+
+def test_gim_n3_k2_without_the_concavity_certificate_on_a_small_box():
+    # the same point found by the interval tests alone (no global concavity proof), on a box of side 1/4
+    class NoConcavity(BoxSystem):
+        def strictly_concave_on(self, R):
+            return False
+
+    model = model_from_spec({"family": "gim", "n": 3, "max_order": 2})
+    target = from_probabilities(P3, 3)
+    q = Fraction(1, 4)
+    res = enumerate_fixed_points(model, target, (0, 0, -q, 0, 0, 0), (q, q, 0, q, q, q), min_width=Fraction(1, 512),
+                                 system=NoConcavity(model, target, 30))
+    _accounted(res)
+    assert res["complete"] and len(res["isolated_points"]) == 1
+    assert np.allclose(_points(res)[0], _newton(model, target, np.zeros(6)), atol=1e-10)
 
 
 def test_two_isolated_roots_and_a_spurious_minimum_are_separated():
