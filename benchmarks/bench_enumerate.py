@@ -18,7 +18,7 @@ from theory.targets import from_probabilities
 from verify.enumerate_store import enumerate_fixed_points
 
 P3 = [0.2, 0.1, 0.1, 0.05, 0.15, 0.1, 0.1, 0.2]
-P2 = [0.4, 0.1, 0.2, 0.3]  # pair correlation m_12 = 0.4 - 0.1 - 0.2 + 0.3 = 0.4
+P2 = [0.45, 0.1, 0.15, 0.3]  # m_1 = 0.2, m_2 = 0.1, pair correlation m_12 = 0.5: every residual nonzero at J = 0
 
 CASES = [
     ("gim N=2 K=2 (P=3)", {"family": "gim", "n": 2, "max_order": 2}, P2),
