@@ -38,6 +38,8 @@ __all__ = ["Box", "BoxSystem", "Outcome", "process_box", "box_volume", "ball_fra
 INFLATION = Fraction(1, 32)
 #: contracted boxes are requeued when they keep at most this fraction of the volume; else the box is bisected
 CONTRACTION_GAIN = Fraction(1, 2)
+#: Newton seeds are tried from at most this share of the bisected boxes (each costs up to 25 evaluations)
+SEED_SHARE = 0.02
 #: outward rounding grid of contracted bounds (bits): keeps the rationals short
 GRID_BITS = 48
 
@@ -128,6 +130,7 @@ class BoxSystem:
         self._context = ball_context(dps)
         self.known_roots: list[tuple] = []
         self._affine = None  # False once a curvature term did not vanish on a box
+        self.seed_attempts = self.boxes_seen = 0
 
     def __enter__(self):
         self.arith = self._context.__enter__()
@@ -466,7 +469,11 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
         if full:
             return Outcome("consistent", "G has full row rank on the box (F2, region form); not isolated")
         return Outcome("undecided", "minimum width reached")
-    seed = _seed_root(system, box, c, gc, Hc) if K is not None and not _holds_known_root(system, box) else None
+    system.boxes_seen += 1
+    seed = None
+    if K is not None and system.seed_attempts <= SEED_SHARE * system.boxes_seen + 3 and not _holds_known_root(system, box):
+        system.seed_attempts += 1
+        seed = _seed_root(system, box, c, gc, Hc)
     return Outcome("split", "bisected", box.bisect(_smear_direction(box, HX)), seed=seed)
 
 
