@@ -170,6 +170,36 @@ class BoxSystem:
         G = self.state(X, R.balls(Fraction(-1))).G
         return G.shape[0] >= G.shape[1] and self.full_row_rank(G.T)
 
+    def consistent_point_exists(self, box: Box) -> bool:
+        r"""Is a data-consistent point proved to lie in ``box``? Krawczyk on :math:`J(\theta) = J^D` over ``D`` coordinates
+        :math:`S` (pivoted QR of :math:`G` at the midpoint), the others held at the midpoint: a zero there has
+        :math:`r = 0`, so :math:`\nabla\ell = G^\top r = 0` (a fixed point, data-consistent, in the box)."""
+        import scipy.linalg
+        from theory.effective import jacobian, model_couplings
+
+        arith = self.arith
+        c, X = box.balls(Fraction(-1)), box.balls()
+        Gm = _mids(jacobian(self.model, c, arith))
+        if not np.all(np.isfinite(Gm)):
+            return False
+        S = sorted(scipy.linalg.qr(Gm, pivoting=True)[2][: self.D])
+
+        def theta(z):
+            th = c.copy()
+            th[S] = z
+            return th
+
+        J_data = self.target.coupling_array(arith)
+        zc, Z = c[S], X[S]
+        Jc = jacobian(self.model, theta(zc), arith)[:, S]
+        Jm = _mids(Jc)
+        if not np.all(np.isfinite(Jm)) or np.linalg.cond(Jm) > 1e14:
+            return False
+        Y = _to_balls(np.linalg.inv(Jm))
+        f = model_couplings(self.model, theta(zc), arith) - J_data
+        K = zc - Y @ f + (_to_balls(np.eye(self.D)) - Y @ jacobian(self.model, theta(Z), arith)[:, S]) @ (Z - zc)
+        return all(_inside(K[i], Z[i]) for i in range(self.D))
+
     def full_row_rank(self, G) -> bool:
         r"""``True`` when the ball matrix ``G`` (``D x P``) has full row rank for every matrix it encloses.
 
@@ -391,6 +421,7 @@ class Outcome:
     root: dict | None = None
     removed: Fraction = Fraction(0)  # volume cut off by a contraction (proved free of zeros)
     seed: dict | None = None  # a zero certified from a Newton point found from the box's midpoint
+    exists: bool = False  # consistent boxes: a data-consistent point proved to lie in the box
 
 
 def _krawczyk(system: BoxSystem, c, X, HX, fc=None, Hc=None):
@@ -461,7 +492,8 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
             if small_vol <= CONTRACTION_GAIN * vol:
                 return Outcome("contracted", "X ∩ K(X): the rest holds no zero", [small], removed=vol - small_vol)
     if full and P > system.D:
-        return Outcome("consistent", "G has full row rank on the box (F2, region form)")
+        return Outcome("consistent", "G has full row rank on the box (F2, region form)",
+                       exists=system.consistent_point_exists(box))
     known = _known_root_decides(system, box)
     if known is not None:
         return known

@@ -88,12 +88,14 @@ class _Tally:
         self.volume = {k: Fraction(0) for k in FINAL}
         self.roots: list[dict] = []
         self.duplicates = 0
+        self.with_consistent_point = 0
         self.undecided_lo = [None] * P
         self.undecided_hi = [None] * P
         self.reasons: dict[str, int] = {}
 
-    def add(self, box: Box, cls: str, reason: str, root: dict | None, removed: Fraction):
+    def add(self, box: Box, cls: str, reason: str, root: dict | None, removed: Fraction, exists: bool = False):
         self.counts[cls] += 1
+        self.with_consistent_point += bool(exists)
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         self.volume["excluded"] += removed
         if cls in FINAL:
@@ -133,7 +135,8 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
     for rec in records:
         box = Box.from_json(rec["box"])
         done.add(box.id)
-        tally.add(box, rec["class"], rec["reason"], rec.get("root"), Fraction(rec.get("removed", "0")))
+        tally.add(box, rec["class"], rec["reason"], rec.get("root"), Fraction(rec.get("removed", "0")),
+                  rec.get("exists", False))
         for found in (rec.get("root"), rec.get("seed")):
             if found is not None:
                 system.add_known_root(found)
@@ -165,7 +168,7 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
                 box = queue.popleft()
                 result = process_box(system, box, min_width)
                 processed += 1
-                tally.add(box, result.cls, result.reason, result.root, result.removed)
+                tally.add(box, result.cls, result.reason, result.root, result.removed, result.exists)
                 if result.root is not None and not any(r is result.root for _, _, r in system.known_roots):
                     system.add_known_root(result.root)
                 queue.extend(result.children)
@@ -174,6 +177,8 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
                            "children": [ch.to_json() for ch in result.children], "removed": str(result.removed)}
                     if result.root is not None:
                         rec["root"] = result.root
+                    if result.exists:
+                        rec["exists"] = True
                     if result.seed is not None:
                         rec["seed"] = result.seed
                     out_fh.write(json.dumps(rec) + "\n")
@@ -211,6 +216,7 @@ def _result(tally: _Tally, start: Box, dps: int, min_width: Fraction, processed:
         "undecided_volume_fraction": fractions["undecided"],
         "undecided_hull": hull,
         "isolated_points": tally.roots,
+        "consistent_boxes_with_a_proved_data_consistent_point": tally.with_consistent_point,
         "duplicate_certificates": tally.duplicates,
         "reasons": tally.reasons,
         "boxes_processed": processed, "boxes_resumed": resumed, "boxes_unprocessed": unprocessed,
@@ -252,8 +258,10 @@ def statement(result: dict, start: Box) -> str:
         parts.append(f"({edge} of these enclosed within a hair of the box's boundary: possibly just outside it)")
     consistent = result["counts"]["consistent"]
     if consistent:
+        proved = result["consistent_boxes_with_a_proved_data_consistent_point"]
         parts.append(f"fixed points only data-consistent in {consistent} boxes where G has full row rank "
-                     f"({100 * result['volume_fraction']['consistent']:.3g} % of the volume)")
+                     f"({100 * result['volume_fraction']['consistent']:.3g} % of the volume; a data-consistent point "
+                     f"proved to exist in {proved} of them)")
     undecided = result["counts"]["undecided"]
     if not parts:
         parts.append("no fixed point")

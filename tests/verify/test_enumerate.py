@@ -118,6 +118,8 @@ def test_product_switched_off_saddle_and_the_consistent_set():
     assert root["kind"] == "spurious" and root["nature"] == "strict saddle, 1 unstable" and root["rank_G_at_least"] == 0
     assert np.allclose(_points(res)[0], [0, 0], atol=1e-30)
     assert res["counts"]["consistent"] > 0
+    # the hyperbola uv = J^D: data-consistent points proved (Krawczyk on J = J^D over one coordinate) in some of them
+    assert 0 < res["consistent_boxes_with_a_proved_data_consistent_point"] <= res["counts"]["consistent"]
 
 
 def test_flow_running_off_to_infinity_has_no_fixed_point_in_any_box():
