@@ -196,3 +196,20 @@ def test_no_box_is_dropped_when_the_budget_runs_out(R):
     model, target, res = _run({"family": "product", "n": 1}, [0.7, 0.3], R, max_boxes=5)
     _accounted(res)
     assert res["boxes_unprocessed"] > 0 and res["undecided_hull"] is not None
+
+
+def test_cli_store_resumes(tmp_path, capsys):
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"model": {"family": "custom", "n": 1, "energy": "(a**2 - 1)*s1", "params": ["a"]},
+                                "target": {"probabilities": [0.7, 0.3]}}))
+    store = tmp_path / "boxes.jsonl"
+    args = ["enumerate", str(case), "--box", "3", "--min-width", "1/1024", "--store", str(store), "--no-progress"]
+    assert main(args + ["--max-boxes", "5"]) == 0
+    first = capsys.readouterr().out
+    assert "not processed" in first
+    assert main(args) == 0
+    assert capsys.readouterr().out.strip().endswith("and nothing else; 0 % of the volume undecided")
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"model": {"family": "product", "n": 1}, "target": {"probabilities": [0.7, 0.3]}}))
+    assert main(["enumerate", str(other), "--box", "3", "--store", str(store), "--no-progress"]) == 2
+    assert "belongs to another enumeration" in capsys.readouterr().err
