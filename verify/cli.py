@@ -238,6 +238,7 @@ def _parser() -> argparse.ArgumentParser:
     en.add_argument("--max-boxes", type=lambda t: _whole(t, "the number of boxes"), default=100_000)
     en.add_argument("--store", default=None, help="JSON-lines store of processed boxes; a rerun resumes from it")
     en.add_argument("--json", dest="json_out", default=None, help="write the JSON result to this file")
+    en.add_argument("--jobs", type=_jobs, default=1, help="worker processes sharing the box queue (default 1)")
     en.add_argument("--no-progress", action="store_true")
     return p
 
@@ -303,7 +304,7 @@ def _enumerate(args) -> int:
     _check_output(args.json_out, "--json")
     _check_output(args.store, "--store")
     doc = enumerate_document(args.case_file, args.box, args.dps, args.min_width, args.max_boxes, args.store,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, jobs=args.jobs)
     if args.json_out and not _write_output(args.json_out, json.dumps(doc, indent=2) + "\n", "--json"):
         return 2
     print(doc["statement"])

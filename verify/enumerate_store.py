@@ -117,7 +117,7 @@ class _Tally:
 def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Fraction | None = None,
                            max_boxes: int = 100_000, store: str | None = None, case_json: dict | None = None,
                            progress: bool = False, system: BoxSystem | None = None,
-                           max_seconds: float | None = None) -> dict:
+                           max_seconds: float | None = None, jobs: int = 1) -> dict:
     r"""Branch and bound over :math:`[lo, hi]^P`: every box excluded, consistent, isolated or undecided (JSON-ready dict)."""
     P = model.P
     start = initial_box(P, lo, hi)
@@ -164,13 +164,15 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
     processed = 0
     try:
         with system:
-            while queue and processed < max_boxes and (max_seconds is None or time.perf_counter() - t0 < max_seconds):
-                box = queue.popleft()
-                result = process_box(system, box, min_width)
+            def more() -> bool:
+                return max_seconds is None or time.perf_counter() - t0 < max_seconds
+
+            for box, result in _outcomes(system, queue, min_width, jobs, max_boxes, more):
                 processed += 1
                 tally.add(box, result.cls, result.reason, result.root, result.removed, result.exists)
-                if result.root is not None and not any(r is result.root for _, _, r in system.known_roots):
-                    system.add_known_root(result.root)
+                for found in (result.root, result.seed):
+                    if found is not None and not any(r is found for _, _, r in system.known_roots):
+                        system.add_known_root(found)
                 queue.extend(result.children)
                 if out_fh:
                     rec = {"kind": "box", "box": box.to_json(), "class": result.cls, "reason": result.reason,
@@ -197,6 +199,51 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
     for box in unprocessed:  # never dropped: counted as undecided, and said so
         tally.add(box, "undecided", "not processed (budget of boxes or time reached)", None, Fraction(0))
     return _result(tally, start, dps, min_width, processed, resumed, len(unprocessed), seconds)
+
+
+_WORKER: BoxSystem | None = None  # the system a forked worker inherits
+
+
+def _work(task):
+    box, roots, min_width = task
+    system = _WORKER
+    system.known_roots = []
+    for root in roots:
+        system.add_known_root(root)
+    return box, process_box(system, box, min_width)
+
+
+def _outcomes(system: BoxSystem, queue: deque, min_width: Fraction, jobs: int, max_boxes: int, more):
+    """``(box, outcome)`` pairs while the queue lasts and the budget allows: in this process, or with ``jobs > 1``
+    in forked workers (each inherits the system; the certified zeros found so far travel with every box)."""
+    if jobs <= 1:
+        taken = 0
+        while queue and taken < max_boxes and more():
+            box = queue.popleft()
+            taken += 1
+            yield box, process_box(system, box, min_width)
+        return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    global _WORKER
+    _WORKER = system
+    submitted = 0
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            running: set = set()
+            while True:
+                while queue and len(running) < 2 * jobs and submitted < max_boxes and more():
+                    roots = [root for _, _, root in system.known_roots]
+                    running.add(pool.submit(_work, (queue.popleft(), roots, min_width)))
+                    submitted += 1
+                if not running:
+                    return
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+    finally:
+        _WORKER = None
 
 
 def _result(tally: _Tally, start: Box, dps: int, min_width: Fraction, processed: int, resumed: int, unprocessed: int,
@@ -301,7 +348,7 @@ def _exact(text: str, flag: str) -> Fraction:
 
 
 def enumerate_document(case_file: str, box: str, dps: int, min_width: str | None, max_boxes: int,
-                       store: str | None, progress: bool) -> dict:
+                       store: str | None, progress: bool, jobs: int = 1) -> dict:
     """The ``enumerate`` verb: load the case, check the options, run :func:`enumerate_fixed_points`."""
     from .cases import load_case
 
@@ -321,4 +368,4 @@ def enumerate_document(case_file: str, box: str, dps: int, min_width: str | None
                         f"P = {model.P}")
     spec = case.to_json()
     spec.pop("params", None)
-    return enumerate_fixed_points(model, case.target, lo, hi, dps, width, max_boxes, store, spec, progress)
+    return enumerate_fixed_points(model, case.target, lo, hi, dps, width, max_boxes, store, spec, progress, jobs=jobs)

@@ -213,3 +213,11 @@ def test_cli_store_resumes(tmp_path, capsys):
     other.write_text(json.dumps({"model": {"family": "product", "n": 1}, "target": {"probabilities": [0.7, 0.3]}}))
     assert main(["enumerate", str(other), "--box", "3", "--store", str(store), "--no-progress"]) == 2
     assert "belongs to another enumeration" in capsys.readouterr().err
+
+
+def test_two_workers_reach_the_same_statement():
+    spec = {"family": "custom", "n": 1, "energy": "(a**2 - 1)*s1", "params": ["a"]}
+    _, _, one = _run(spec, [0.7, 0.3], 3, min_width=Fraction(1, 1024))
+    _, _, two = _run(spec, [0.7, 0.3], 3, min_width=Fraction(1, 1024), jobs=2)
+    _accounted(two)
+    assert two["statement"] == one["statement"] and two["complete"]
