@@ -4,7 +4,7 @@ Cases: ``gim`` N = 3, K = 2 (P = 6), ``product`` N = 2 (P = 6), ``rbm`` N = 2, M
 small complete cases of the tests (``gim`` N = 2, ``product`` N = 1, a one-parameter custom energy with three
 roots). Issue 14's goal: complete (0 % undecided) in under 60 s each on 2 cores. Each run stops at a time budget
 (``--seconds``, default 60) and prints boxes per second, the time, the undecided volume fraction and the statement.
-Run: ``python benchmarks/bench_enumerate.py [--seconds 60]``. Asserts nothing.
+Run: ``python benchmarks/bench_enumerate.py [--seconds 60] [--jobs 2] [--only product]``. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -32,13 +32,17 @@ CASES = [
 
 def main() -> None:
     seconds = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 60.0
+    jobs = int(sys.argv[sys.argv.index("--jobs") + 1]) if "--jobs" in sys.argv else 1
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
     print(f"{'case':26s} {'boxes':>7s} {'boxes/s':>8s} {'time s':>7s} {'undecided %':>12s}  complete")
     for name, spec, probs in CASES:
+        if only not in name:
+            continue
         model = model_from_spec(spec)
         target = from_probabilities(probs, model.n)
         start = time.perf_counter()
         res = enumerate_fixed_points(model, target, Fraction(-3), Fraction(3), dps=30, min_width=Fraction(6, 1024),
-                                     max_seconds=seconds)
+                                     max_seconds=seconds, jobs=jobs)
         took = time.perf_counter() - start
         print(f"{name:26s} {res['boxes_processed']:7d} {res['boxes_per_second'] or 0:8.0f} {took:7.1f} "
               f"{100 * res['undecided_volume_fraction']:12.3g}  {res['complete']}")
