@@ -173,22 +173,35 @@ def _spectrum_decisions(low: Measurement, high: Measurement, dps: int):
     return zero, stable, sum(zero), unstable
 
 
+#: neutral spaces up to this dimension have every basis vector tested; larger ones only generic directions
+MAX_BASIS_DIRECTIONS = 8
+
+
 def _test_directions(low: Measurement, high: Measurement, idx: list) -> tuple[list, list]:
     """The neutral directions whose tangency is tested, as exact vectors read at each precision.
 
-    An orthonormal basis of the neutral space (from ``low``), their normalised sum and, for two or
-    more, one seeded random combination (a singular fibre can contain the basis directions but not
-    their combinations). At ``2·dps`` each vector is projected onto the neutral space computed there,
-    so both precisions test the same direction to their own accuracy.
+    An orthonormal basis of the neutral space (from ``low``) when its dimension is at most
+    :data:`MAX_BASIS_DIRECTIONS`, their normalised sum and, for two or more, seeded random combinations (one
+    next to a basis, two without). A singular fibre can contain the basis directions but not their
+    combinations; the random ones decide the rest: the directions tangent to the fibre form a cone, and a
+    cone containing a generic direction of the neutral space contains an open set of it, hence all of it
+    (the fibre is analytic), while the lowest order at which J moves along some neutral direction is
+    attained along a generic one (its obstruction is a non-zero form, non-zero at a generic point). At
+    ``2·dps`` each vector is projected onto the neutral space computed there, so both precisions test the
+    same direction to their own accuracy.
     """
     with working_precision(low.dps):
         V = low.eigenvectors[:, idx]
-        columns = [V[:, j] for j in range(V.shape[1])]
-        if len(columns) >= 2:
+        with_basis = len(idx) <= MAX_BASIS_DIRECTIONS
+        columns = [V[:, j] for j in range(V.shape[1])] if with_basis else []
+        if len(idx) >= 2:
             columns.append(np.sum(V, axis=1))
-            rng = np.random.default_rng(len(columns))
-            weights = np.array([mpmath.mpf(float(w)) for w in rng.standard_normal(len(idx))], dtype=object)
-            columns.append(V @ weights)
+            rng = np.random.default_rng(len(idx) + 1 if with_basis else len(idx))
+            for _ in range(1 if with_basis else 2):
+                weights = np.array([mpmath.mpf(float(w)) for w in rng.standard_normal(len(idx))], dtype=object)
+                columns.append(V @ weights)
+        elif not columns:
+            columns = [V[:, 0]]
         exact_low = [to_exact(c / norm(c)) for c in columns]
     with working_precision(high.dps):
         Vh = high.eigenvectors[:, idx]

@@ -161,3 +161,28 @@ def test_fixed_points_reports_the_degenerate_fixed_point_it_starts_on(tmp_path):
     given = [d for d in docs if any("given point" in f for f in d.get("found_from", []))]
     assert len(given) == 1 and given[0]["kind"] == "data-consistent"
     assert given[0]["order_at_which_J_moves"] == 2 and given[0]["rank_drops_here"] is True
+
+
+def test_a_large_neutral_space_is_tested_along_generic_directions():
+    # product N = 4 at a data-consistent point: 15 neutral directions (the rescalings), more than
+    # MAX_BASIS_DIRECTIONS; the sum and two seeded random combinations decide tangency (a cone of tangent
+    # directions containing a generic one is all of the neutral space), and they are tangent
+    from fractions import Fraction as Q
+
+    from verify.fixed_points import MAX_BASIS_DIRECTIONS, _test_directions
+
+    model = model_from_spec({"family": "product", "n": 4})
+    values = {"1": "0.3", "2": "-0.2", "3": "0.1", "4": "0.25", "1,2": "0.5", "3,4": "-0.4", "1,2,3,4": "0.2"}
+    target = from_couplings(values, 4)
+    J = {tuple(int(i) for i in k.split(",")): Q(v) for k, v in values.items()}
+    theta = []
+    for A in model.subsets:  # u_A = 1, v_A = J^D_A (the u's first, then the v's)
+        theta.append(Q(1))
+    for A in model.subsets:
+        theta.append(J.get(tuple(A), Q(0)))
+    c = classify(model, target, tuple(theta), DPS)
+    assert c.kind == "data-consistent" and c.neutral == 15 > MAX_BASIS_DIRECTIONS
+    idx = [k for k, z in enumerate(c.eigen_zero) if z]
+    low, _ = _test_directions(c.low, c.high, idx)
+    assert len(low) == 3  # the sum and two random combinations, no basis vector
+    assert c.neutral_invariant is True
