@@ -245,9 +245,9 @@ def _solve_eigen(A: np.ndarray, bits: int, vectors: bool, keep_above=None, clust
     With ``keep_above`` (a fraction of the largest :math:`|\lambda|`), only the eigenpairs above that floor are
     returned: clusters below it (a kernel) do not matter, since the eigenvectors of values separated from
     the rest by a wide gap are well conditioned (Davis–Kahan) and are orthonormalised among themselves.
-    ``clusters_ok``: clusters among the kept values are accepted too (the caller checks that the columns span
-    an invariant subspace, which is all a projector or a pseudo-inverse needs); ``None`` only when the
-    orthonormalisation fails (nearly dependent vectors). ``resolve``: clusters are resolved by Rayleigh–Ritz
+    ``clusters_ok``: clusters among the kept values are accepted too (any orthonormal basis of a cluster's
+    eigenspace serves a projector or a pseudo-inverse, and :func:`_eigen` checks every column's residual);
+    ``None`` only when the orthonormalisation fails (nearly dependent vectors). ``resolve``: clusters are resolved by Rayleigh–Ritz
     on the complement of the separated eigenvectors (:func:`_resolve_clusters`).
     """
     n = A.shape[0]
