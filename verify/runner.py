@@ -191,9 +191,9 @@ def _collect(results):
 
 
 #: seconds of one CPU per case group (set-up, fixed points, closed forms from the cache) and per unit of
-#: ``checks * 2^N * (P + D)^2`` beyond it, measured at 50 digits on this 2-core machine (N = 3 … 5)
-GROUP_SECONDS = 1.2
-UNIT_SECONDS = 15e-6
+#: ``checks * 2^N * (P + D)^2`` beyond it, measured at 50 digits on this 2-core machine (`run --n 2,3,4,5`: 696 CPU-s)
+GROUP_SECONDS = 0.5
+UNIT_SECONDS = 6e-6
 
 
 def _size(case) -> tuple[int, int]:
