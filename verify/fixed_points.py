@@ -200,8 +200,6 @@ def _test_directions(low: Measurement, high: Measurement, idx: list) -> tuple[li
             for _ in range(1 if with_basis else 2):
                 weights = np.array([mpmath.mpf(float(w)) for w in rng.standard_normal(len(idx))], dtype=object)
                 columns.append(V @ weights)
-        elif not columns:
-            columns = [V[:, 0]]
         exact_low = [to_exact(c / norm(c)) for c in columns]
     with working_precision(high.dps):
         Vh = high.eigenvectors[:, idx]
