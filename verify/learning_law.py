@@ -113,15 +113,20 @@ def bootstrap_law(points: np.ndarray, n_series: int, resamples: int = RESAMPLES,
     return {c: [float(a), float(b)] for c, a, b in zip(("alpha", "beta", "gamma", "delta"), lo, hi)}
 
 
-def delay_elasticities(records: list[dict], key: str, eps_max: float = SMALL_EPS) -> list[tuple[str, int, float]]:
-    r"""``(series, k, η)``: slope of :math:`\ln(t_k - t_2)` against :math:`\ln L` over a series' starts with
-    ε <= ``eps_max``, for the orders ``k >= 3`` whose delay is positive and finite at three or more of them."""
+def _series_up_to(records: list[dict], eps_max: float) -> dict[str, list]:
+    """The records with ε <= ``eps_max``, grouped by their ε-series (:func:`series_of`)."""
     by: dict[str, list] = {}
     for rec in records:
         if rec["eps"] <= eps_max:
             by.setdefault(series_of(rec), []).append(rec)
+    return by
+
+
+def delay_elasticities(records: list[dict], key: str, eps_max: float = SMALL_EPS) -> list[tuple[str, int, float]]:
+    r"""``(series, k, η)``: slope of :math:`\ln(t_k - t_2)` against :math:`\ln L` over a series' starts with
+    ε <= ``eps_max``, for the orders ``k >= 3`` whose delay is positive and finite at three or more of them."""
     out = []
-    for s, recs in by.items():
+    for s, recs in _series_up_to(records, eps_max).items():
         table = [(np.log(np.log(1 / r["eps"])), _times(r, key)) for r in recs]
         n = len(table[0][1])
         for k in range(3, n + 1):
@@ -139,12 +144,8 @@ def delay_elasticities(records: list[dict], key: str, eps_max: float = SMALL_EPS
 def onset_elasticities(records: list[dict], key: str, eps_max: float = SMALL_EPS) -> list[tuple[str, int, float]]:
     r"""``(series, 2, η_2)``: slope of :math:`\ln t_2` against :math:`\ln L` over a series' starts with ε <= ``eps_max``
     (the first order the weights carry: :math:`t_2 \approx L/\lambda + O(1)` under (a) gives :math:`\eta_2 \to 1`)."""
-    by: dict[str, list] = {}
-    for rec in records:
-        if rec["eps"] <= eps_max:
-            by.setdefault(series_of(rec), []).append(rec)
     out = []
-    for s, recs in by.items():
+    for s, recs in _series_up_to(records, eps_max).items():
         pts = [(np.log(np.log(1 / r["eps"])), _times(r, key)[1]) for r in recs if len(_times(r, key)) > 1]
         pts = [(x, np.log(t)) for x, t in pts if np.isfinite(t) and t > 0]
         if len(pts) >= 3 and np.ptp([x for x, _ in pts]) > 0:
