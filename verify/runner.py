@@ -36,10 +36,23 @@ def worker_count(requested: int | None, tasks: int) -> int:
     return max(1, min(requested or cpus, cpus, tasks))
 
 
+#: Linux ``prctl`` option: the signal a process receives when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
 def ignore_sigint() -> None:
     """Worker initializer: Ctrl-C is the parent's to handle (it terminates the workers), so a terminal's
-    SIGINT, sent to the whole process group, does not print a traceback from every worker."""
+    SIGINT, sent to the whole process group, does not print a traceback from every worker. On Linux the
+    worker also asks to be terminated when its parent dies (``PR_SET_PDEATHSIG``): a parent killed outright
+    (SIGKILL, an out-of-memory kill) cannot stop its pool, which would otherwise run on unseen."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # no prctl here: the pool is stopped by its parent as before
+            pass
 
 
 def stop_pool(pool) -> None:

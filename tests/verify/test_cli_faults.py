@@ -474,3 +474,40 @@ def test_a_closed_pipe_is_not_a_traceback():
     out = subprocess.run(f"{sys.executable} -m verify list --cases | true", shell=True, capture_output=True,
                          text=True, timeout=120)
     assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr
+
+
+def test_workers_die_with_a_parent_killed_outright(tmp_path):
+    # a parent killed by SIGKILL (or the out-of-memory killer) cannot stop its pool; the workers ask the
+    # kernel to be terminated with it (PR_SET_PDEATHSIG), instead of running on unseen
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    script = tmp_path / "pool.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from multiprocessing import get_context\n"
+        "from verify.runner import ignore_sigint\n"
+        "pool = ProcessPoolExecutor(2, mp_context=get_context('fork'), initializer=ignore_sigint)\n"
+        "futures = [pool.submit(time.sleep, 60) for _ in range(2)]\n"
+        "time.sleep(1)\n"
+        "print(' '.join(str(p) for p in pool._processes), flush=True)\n"
+        "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    workers = [int(p) for p in proc.stdout.readline().split()]
+    assert len(workers) == 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    def running(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.time() + 10
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in workers if running(p)]
+    for p in alive:  # do not leave them behind if the check fails
+        os.kill(p, signal.SIGKILL)
+    assert alive == []
