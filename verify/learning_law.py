@@ -260,7 +260,10 @@ def format_law(law: dict, key: str) -> str:
     lines = [f"law ({key}): ordered {fr}"]
     f, ci = p["fit_small_eps"] or p["fit_all_eps"], p["ci_small_eps"] or p["ci_all_eps"]
     if f:
-        lines.append(f"  t_k = {f['alpha']:.3g} + {f['beta']:.3g} L + {f['gamma']:.3g} (k-1) + {f['delta']:.3g} (k-1) L"
+        terms = [("", f["alpha"]), (" L", f["beta"]), (" (k-1)", f["gamma"]), (" (k-1) L", f["delta"])]
+        law = "".join((f"{v:.3g}" if i == 0 else f" {'-' if v < 0 else '+'} {abs(v):.3g}") + name
+                      for i, (name, v) in enumerate(terms))
+        lines.append(f"  t_k = {law}"
                      f"  (eps <= {SMALL_EPS}; beta {_ci(ci.get('beta'))}, delta {_ci(ci.get('delta'))})")
     el = p["delay_elasticity"]
     if el["median"] is not None:
@@ -285,6 +288,8 @@ def plot_law(records: list[dict], metric: str, threshold: float, path: str) -> N
     """Two panels: the median :math:`t_k` against :math:`k` (one line per N, smallest ε of the sweep), and the
     median delay :math:`t_k - t_2` against :math:`\\log_{10}(1/\\varepsilon)` (one line per k, pooled over N),
     with the dotted line of prediction (b) through the first point of each."""
+    from matplotlib.ticker import MaxNLocator
+
     from .plots import _pyplot, _save
 
     plt = _pyplot()
@@ -301,6 +306,7 @@ def plot_law(records: list[dict], metric: str, threshold: float, path: str) -> N
         ks = [k for k in range(1, len(med) + 1) if np.isfinite(med[k - 1])]
         ax1.plot(ks, [med[k - 1] for k in ks], marker="o", color=cmap(i / max(1, len(ns) - 1)), label=f"N = {n}")
     ax1.set_yscale("log")
+    ax1.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax1.set_xlabel("order k")
     ax1.set_ylabel("median t_k (flows that learn order k)")
     ax1.set_title(f"{key}, eps = {eps_min:g}" if eps_min else key)
