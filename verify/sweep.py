@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from theory.arith import FLOAT64
-from theory.effective import gradient, kl_divergence, log_probabilities, model_couplings
+from theory.effective import kl_divergence, log_probabilities, model_couplings
 from theory.errors import SpecError
 from theory.families import model_from_spec
 
@@ -111,19 +111,28 @@ def sweep_cases(ns=(3, 4), quick: bool = False, eps: float = 1e-2, t_max: float 
     return out
 
 
+def _decade_record(model, target, trajectory) -> list[tuple[float, float, float]]:
+    """``[(t, ‖θ‖, ‖∇ℓ‖)]`` at t = 0 (a placeholder row) and at each decade 1e3 … 1e6 the flow reached: what
+    :func:`~verify.search.diverging` reads."""
+    from .flow64 import State64
+
+    p_data = target.probability_array(FLOAT64)
+    record = [(0.0, 0.0, 0.0)]
+    for t_mark in (1e3, 1e4, 1e5, 1e6):
+        if trajectory.times[-1] >= t_mark * 0.999:
+            j = int(np.argmin(np.abs(np.log10(trajectory.times) - np.log10(t_mark))))
+            th = trajectory.thetas[j]
+            record.append((float(trajectory.times[j]), float(np.linalg.norm(th)),
+                           float(np.linalg.norm(State64(model, th, p_data).gradient))))
+    return record
+
+
 def _endpoint(model, target, theta_end, trajectory, dps: int) -> dict:
     from .fixed_points import classify
     from .point_checks import overall_verdict, point_verdicts
     from .search import diverging, polish, to_exact
 
-    m_data = target.moment_array(FLOAT64)
-    record = []
-    for t_mark in (1e3, 1e4, 1e5, 1e6):
-        if trajectory.times[-1] >= t_mark * 0.999:
-            j = int(np.argmin(np.abs(np.log10(trajectory.times) - np.log10(t_mark))))
-            th = trajectory.thetas[j]
-            record.append((float(trajectory.times[j]), float(np.linalg.norm(th)), float(np.linalg.norm(gradient(model, th, m_data, FLOAT64)))))
-    record = [(0.0, 0.0, 0.0)] + record
+    record = _decade_record(model, target, trajectory)
     found = polish(model, target, to_exact(theta_end), dps)  # first: a slow flow can look like a runaway one
     if not found.converged and diverging(record):
         return {"kind": "diverging", "note": f"‖∇ℓ‖ falls like 1/t while ‖θ‖ grows (‖θ‖ = {record[-1][1]:.2f} at "
@@ -151,13 +160,7 @@ def _endpoint_float64(model, target, trajectory, reason: str) -> dict:
     from .search import diverging
 
     p_data = target.probability_array(FLOAT64)
-    record = [(0.0, 0.0, 0.0)]
-    for t_mark in (1e3, 1e4, 1e5, 1e6):
-        if trajectory.times[-1] >= t_mark * 0.999:
-            j = int(np.argmin(np.abs(np.log10(trajectory.times) - np.log10(t_mark))))
-            th = trajectory.thetas[j]
-            record.append((float(trajectory.times[j]), float(np.linalg.norm(th)),
-                           float(np.linalg.norm(State64(model, th, p_data).gradient))))
+    record = _decade_record(model, target, trajectory)
     end = State64(model, trajectory.thetas[-1], p_data)
     grad = float(np.linalg.norm(end.gradient))
     if diverging(record):
