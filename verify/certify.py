@@ -47,8 +47,8 @@ if TYPE_CHECKING:
     from .fixed_points import Classification
 
 __all__ = ["BALL", "ball_context", "krawczyk", "inertia", "exact_inertia", "exact_rank", "Inertia", "KrawczykResult", "certify_point",
-           "certify_support", "certify_orbit", "symmetry_tangents", "consistent_with", "NO_SYMMETRY", "TOO_FEW_TANGENTS",
-           "RANK_DEFICIENT"]
+           "certify_support", "certify_orbit", "symmetry_tangents", "consistent_with", "krawczyk_operator", "NO_SYMMETRY",
+           "TOO_FEW_TANGENTS", "RANK_DEFICIENT"]
 
 
 def _flint():
@@ -120,6 +120,15 @@ class KrawczykResult:
     width: float | None = None  # largest width of K(X), a measure of how tight the enclosure is
 
 
+def krawczyk_operator(xc: np.ndarray, fx: np.ndarray, Y: np.ndarray, JX: np.ndarray, X: np.ndarray) -> np.ndarray:
+    r"""The Krawczyk operator :math:`K(X) = \check x - Y f(\check x) + (I - Y f'(X))(X - \check x)` in balls: ``fx`` is
+    :math:`f(\check x)`, ``JX`` an enclosure of :math:`f'` over the box ``X``, ``Y`` any matrix of balls. If
+    :math:`K(X) \subset \operatorname{int} X`, ``X`` holds exactly one zero of ``f``; a zero in ``X`` lies in :math:`K(X)`."""
+    n = len(xc)
+    identity = np.array([[_ball(Fraction(int(i == j)), Fraction(0)) for j in range(n)] for i in range(n)], dtype=object)
+    return xc - Y @ fx + (identity - Y @ JX) @ (X - xc)
+
+
 def krawczyk(f, jac, center: tuple[Fraction, ...], radius: Fraction, approx_inverse: np.ndarray) -> KrawczykResult:
     """Krawczyk test for ``f`` (ball vector of a ball vector) with Jacobian ``jac`` around ``center``.
 
@@ -131,10 +140,7 @@ def krawczyk(f, jac, center: tuple[Fraction, ...], radius: Fraction, approx_inve
     xc = np.array([_ball(c, Fraction(0)) for c in center], dtype=object)
     Y = np.array([[_ball(Fraction(str(v)) if not isinstance(v, Fraction) else v, Fraction(0)) for v in row]
                   for row in approx_inverse], dtype=object)
-    fx = f(xc)
-    JX = jac(X)
-    identity = np.array([[_ball(Fraction(int(i == j)), Fraction(0)) for j in range(n)] for i in range(n)], dtype=object)
-    K = xc - Y @ fx + (identity - Y @ JX) @ (X - xc)
+    K = krawczyk_operator(xc, f(xc), Y, jac(X), X)
     inside = all(_strictly_inside(K[i], X[i]) for i in range(n))
     width = max(float(2 * K[i].rad()) for i in range(n))
     return KrawczykResult(inside, radius, "" if inside else "K(X) is not inside X", width)

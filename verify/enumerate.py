@@ -30,7 +30,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .certify import _ball, ball_context, inertia
+from .certify import _ball, _flint, _strictly_inside as _inside, ball_context, inertia, krawczyk_operator
 
 __all__ = ["Box", "BoxSystem", "Outcome", "process_box", "box_volume", "ball_fraction", "INFLATION"]
 
@@ -339,12 +339,6 @@ def _meet(a, b):
         return a
 
 
-def _flint():
-    import flint
-
-    return flint
-
-
 _UNIT = _flint().arb(0.5, 0.5)  # [0, 1], exact endpoints
 _SIGNED = _flint().arb(0, 1)  # [-1, 1]
 
@@ -432,13 +426,7 @@ def _krawczyk(system: BoxSystem, c, X, HX, fc=None, Hc=None):
     Hm = _mids(Hc)
     if not np.all(np.isfinite(Hm)) or np.linalg.cond(Hm) > 1e14:
         return None
-    Y = _to_balls(np.linalg.inv(Hm))
-    eye = _to_balls(np.eye(len(c)))
-    return c - Y @ fc + (eye - Y @ HX) @ (X - c)
-
-
-def _inside(inner, outer) -> bool:
-    return bool(inner.lower() > outer.lower()) and bool(inner.upper() < outer.upper())
+    return krawczyk_operator(c, fc, _to_balls(np.linalg.inv(Hm)), HX, X)
 
 
 def _disjoint(a, b) -> bool:
