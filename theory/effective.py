@@ -18,6 +18,7 @@ import numpy as np
 
 from .arith import Arith
 from .conventions import canonical_masks
+from .fixedpoint import from_fixed, is_mpf_array, to_fixed
 from .walsh import energy_from_spin_couplings, spin_couplings, to_canonical, walsh_hadamard
 
 __all__ = [
@@ -72,8 +73,15 @@ def covariance(m_by_mask: np.ndarray, n: int) -> np.ndarray:
     of subsets is the XOR of masks.
     """
     masks = canonical_masks(n)
+    xor = masks[:, None] ^ masks[None, :]
+    if is_mpf_array(m_by_mask):
+        # on the integer grid (theory.fixedpoint): m_{A△B} 2^{2k} - (m_A 2^k)(m_B 2^k) exactly, rounded once
+        ints, shift = to_fixed(m_by_mask)
+        if shift >= 0:
+            mi = ints[masks]
+            return from_fixed(ints[xor] * (1 << shift) - np.outer(mi, mi), 2 * shift)
     m = m_by_mask[masks]
-    return m_by_mask[masks[:, None] ^ masks[None, :]] - np.outer(m, m)
+    return m_by_mask[xor] - np.outer(m, m)
 
 
 def concave_objective(J: np.ndarray, m_data: np.ndarray, n: int, arith: Arith):

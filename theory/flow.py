@@ -84,9 +84,7 @@ def curvature_term(model, theta: np.ndarray, r: np.ndarray, arith: Arith) -> np.
     r""":math:`\sum_A r_A\nabla^2J_A = \sum_s w(s)\,\partial^2F_\theta(s)` with :math:`w = 2^{-N}\sum_A r_A\chi_A`."""
     zero = r[0] * 0
     weights = inverse_walsh_hadamard(from_canonical(r, model.n, empty=zero))
-    d2F = model.energy_hessian(theta, arith)
-    P = d2F.shape[1]
-    return matmul(weights[None, :], d2F.reshape(d2F.shape[0], P * P)).reshape(P, P)
+    return model.weighted_energy_hessian(theta, weights, arith)
 
 
 def flow_jacobian(model, theta: np.ndarray, m_data: np.ndarray, arith: Arith) -> np.ndarray:

@@ -63,7 +63,7 @@ class _Generic:
         return dF
 
     def curvature(self, theta, dF, q):
-        return np.tensordot(q, self.model.energy_hessian(theta, FLOAT64), axes=(0, 0))
+        return self.model.weighted_energy_hessian(theta, q, FLOAT64)
 
 
 class _HiddenLayer:

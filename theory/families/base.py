@@ -30,6 +30,7 @@ from ..arith import Arith
 from ..conventions import parse_number, parse_subset_keys, show_value, spin_table
 from ..errors import SpecError
 from ..expression import spin_symbols
+from ..fixedpoint import matmul
 
 __all__ = ["Param", "Symmetry", "ConstructedPoint", "PointTools", "Model", "spin_linear", "times_spin", "int_at_least", "number", "vector", "matrix",
            "subset_dict", "check_params_object", "characters"]
@@ -181,6 +182,17 @@ class Model:
 
     def energy_hessian(self, theta: np.ndarray, arith: Arith) -> np.ndarray:
         raise NotImplementedError
+
+    def weighted_energy_hessian(self, theta: np.ndarray, weights: np.ndarray, arith: Arith) -> np.ndarray:
+        r""":math:`\sum_s w(s)\,\partial^2_\theta F_\theta(s)`, shape ``(P, P)``, for weights ``w`` on the
+        :math:`2^N` configurations (the curvature term of :math:`H` has :math:`w = 2^{-N}\sum_A r_A\chi_A`).
+
+        This default contracts the full :math:`\partial^2F` (shape :math:`(2^N, P, P)`); a family whose
+        :math:`\partial^2F` is sparse or structured overrides it.
+        """
+        d2F = self.energy_hessian(theta, arith)
+        P = d2F.shape[1]
+        return matmul(weights[None, :], d2F.reshape(d2F.shape[0], P * P)).reshape(P, P)
 
     # --- declared structure ---------------------------------------------------------------------------
     @property

@@ -24,6 +24,7 @@ import numpy as np
 from .. import activations
 from ..conventions import check_n, show_value, spin_table
 from ..errors import SpecError
+from ..walsh import walsh_hadamard
 from .base import Model, Param, check_params_object, int_at_least, matrix, spin_linear, times_spin, vector
 from .hidden_laws import HiddenLayerLaws
 
@@ -155,6 +156,44 @@ class HiddenLayer(HiddenLayerLaws, Model):
                     col = times_spin(g2_s[i][:, m], j)
                     H[:, iw, self._iw(j, m)] = col
                     H[:, self._iw(j, m), iw] = col
+
+    def weighted_energy_hessian(self, theta, weights, arith):
+        r""":math:`\sum_s w(s)\,\partial^2_\theta F_\theta(s)` without forming :math:`\partial^2F`.
+
+        Within unit :math:`\mu` every second derivative is :math:`c_\mu u''(x_\mu)` times a spin product
+        (:math:`\partial_{b}^2, \partial_{w_i}^2 \to 1`, :math:`\partial_b\partial_{w_i} \to s_i`,
+        :math:`\partial_{w_i}\partial_{w_j} \to s_is_j`), and :math:`\partial_{c_\mu}\partial_{(b_\mu, w_{i\mu})}
+        F = u'(x_\mu)\,(1, s_i)`. So the contraction is read off the Walsh coefficients
+        :math:`\widehat{v}(A) = \sum_s v(s)\chi_A(s)` at orders 0, 1, 2 of :math:`v = w\,c_\mu u''(x_\mu)` and
+        :math:`v' = w\,u'(x_\mu)`: one transform of length :math:`2^N` per unit instead of a product with the
+        :math:`(2^N, P^2)` array. Different units and the fields do not mix (zeros).
+        """
+        n, M = self.n, self.M
+        X = self.preactivations(theta, arith)
+        c = self.output(theta)
+        g2 = self.activation.second(X, arith)
+        if c is not None:
+            g2 = g2 * c[None, :]
+        out = arith.zeros((self.P, self.P))
+        for m in range(M):
+            hat = walsh_hadamard(weights * g2[:, m])
+            ib = self._ib(m)
+            out[ib, ib] = hat[0]
+            for i in range(n):
+                iw = self._iw(i, m)
+                out[ib, iw] = out[iw, ib] = hat[1 << i]
+                out[iw, iw] = hat[0]
+                for j in range(i + 1, n):
+                    out[iw, self._iw(j, m)] = out[self._iw(j, m), iw] = hat[(1 << i) | (1 << j)]
+        if c is not None:
+            d1 = self.activation.first(X, arith)
+            for m in range(M):
+                hat = walsh_hadamard(weights * d1[:, m])
+                ic = self._ic(m)
+                out[ic, self._ib(m)] = out[self._ib(m), ic] = hat[0]
+                for i in range(n):
+                    out[ic, self._iw(i, m)] = out[self._iw(i, m), ic] = hat[1 << i]
+        return out
 
     def _hessian_output_block(self, H, d1):
         """Fill :math:`\\partial_{c_\\mu}\\partial_{(b_\\mu, w_{i\\mu})}` with ``d1 = u'(x)``."""
