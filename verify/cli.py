@@ -470,7 +470,8 @@ def _closed_form_digests(jobs) -> dict:
 
 def _run(args) -> int:
     from .registry import find_case, get, propositions
-    from .report import exit_code, format_observations, format_table, json_report, latex_report, markdown_report, summary_rows
+    from .report import (exit_code, expected_outcome, format_observations, format_table, json_report, latex_report,
+                         markdown_report, summary_rows)
     from .runner import Interrupted, estimate_seconds, run_jobs, worker_count
 
     baseline_file = getattr(args, "saving_baseline", False)
@@ -508,7 +509,8 @@ def _run(args) -> int:
         print(format_observations(observations))
     for v in verdicts:
         if v.status != "holds":
-            print(f"{v.status.upper()}: {v.proposition} on {v.case}; reproduce: {v.reproduce}")
+            expected = " (expected: the outcome THEORY.md documents for this case)" if expected_outcome(v) else ""
+            print(f"{v.status.upper()}{expected}: {v.proposition} on {v.case}; reproduce: {v.reproduce}")
     for s in skips:
         print(f"not applicable: {s.proposition} on {s.case}: {s.reason}")
     meta = {"version": __version__, "python": platform.python_version(), "dps": args.dps,

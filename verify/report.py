@@ -191,7 +191,8 @@ def latex_report(verdicts, meta: dict, skips=(), observations=()) -> str:
     bad = [v for v in verdicts if v.status != HOLDS]
     if bad:
         lines += [r"\subsection*{Verdicts that do not hold}", r"\begin{itemize}"]
-        lines += [rf"\item \textbf{{{v.status}}} {v.proposition} on \texttt{{{escape_text(v.case)}}}" for v in bad]
+        lines += [rf"\item \textbf{{{v.status}}}{' (expected, documented)' if expected_outcome(v) else ''} "
+                  rf"{v.proposition} on \texttt{{{escape_text(v.case)}}}" for v in bad]
         lines.append(r"\end{itemize}")
     if skips:
         lines += [r"\subsection*{Not applicable}", r"\begin{itemize}"]

@@ -60,7 +60,7 @@ def h3c_cases(ns=(3,), families=None, quick: bool = False) -> list[Case]:
     declared = [
         ("h3c/gim-n3-k2/p3/box3", {"family": "gim", "n": 3, "max_order": 2}, {"probabilities": P3},
          {"box": (-3, 3), "enumerate": {"max_boxes": 2000, "max_seconds": 30}}),
-        ("h3c/mlp-n3-m1-silu/random-couplings-s1/box5-documented-counterexample",
+        ("h3c/mlp-n3-m1-silu/random-couplings-s1/box5",
          {"family": "mlp", "n": 3, "hidden": 1, "activation": "silu"}, {"named": "random-couplings", "seed": 1},
          {"box": (-5, 5), "search": {"seeds": (0, 8), "scale": 0.5}, "expected_outcome": SILU_EXPECTED}),
     ]
