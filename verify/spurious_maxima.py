@@ -1,4 +1,5 @@
-r"""Spurious strict local maxima of :math:`\ell` inconsistent at order :math:`\le 2`: a search aimed at them, and their certificate.
+r"""Spurious strict local maxima of :math:`\ell` inconsistent at order :math:`\le 2`: a search aimed at them, and their
+certificate.
 
 THEORY.md §4 H3: the region statement "every spurious fixed point inconsistent at order :math:`\le 2` is a saddle" is
 false in general. This module finds counterexamples and proves them, for proposition H3C.
@@ -15,15 +16,16 @@ false in general. This module finds counterexamples and proves them, for proposi
   1. Krawczyk (:func:`verify.certify.krawczyk`) on :math:`\nabla\ell` with Jacobian :math:`H` proves exactly one zero
      :math:`\theta^*` of :math:`\nabla\ell` in :math:`X`;
   2. :math:`H` is enclosed over :math:`X`; with approximate eigenvectors :math:`Q`, :math:`M = Q^\top H Q` and
-     :math:`\|Q^\top Q - I\|_F \le \delta < 1`, Weyl's inequality (:math:`\|M - \mathrm{diag}\,\mathrm{mid}\,M\|_F \le \rho_M`)
+     :math:`\|Q^\top Q - I\|_F \le \delta < 1`, Weyl's inequality
+     (:math:`\|M - \mathrm{diag}\,\mathrm{mid}\,M\|_F \le \rho_M`)
      encloses :math:`\lambda_k(M)` in :math:`[d_{(k)} - \rho_M, d_{(k)} + \rho_M]` and Ostrowski's theorem
-     (:math:`\lambda_k(Q^\top HQ) = \vartheta_k\lambda_k(H)`, :math:`\vartheta_k \in [1-\delta, 1+\delta]`) gives an enclosure
+     (:math:`\lambda_k(Q^\top HQ) = \vartheta_k\lambda_k(H)`, :math:`\vartheta_k \in [1-\delta, 1+\delta]`) gives an
+     enclosure
      of every eigenvalue :math:`\lambda_k(H(\theta))`, :math:`\theta \in X`; all of them below 0 make
      :math:`\theta^*` a strict local maximum (:func:`verify.certify.inertia` gives the same count, by Sylvester's law);
   3. :math:`r_A = m^D_A - m_A` enclosed over :math:`X`: a ball excluding 0 for some :math:`|A| \le 2` proves that
      :math:`\theta^*` is spurious and inconsistent at order :math:`\le 2`.
 
->>> from fractions import Fraction
 >>> certification_summary({"certified": False, "note": "K(X) is not inside X"})
 'not certified: K(X) is not inside X'
 """
@@ -71,6 +73,15 @@ def _interval(lo, hi) -> dict:
     return {"lo": f"{float(lo):.11e}", "hi": f"{float(hi):.11e}"}
 
 
+def _exact_extreme(points: list, lower: bool):
+    """The least (``lower``) or greatest of exact points (Arb balls of radius 0, so comparisons are decided)."""
+    best = points[0]
+    for p in points[1:]:
+        if (lower and bool(p < best)) or (not lower and bool(p > best)):
+            best = p
+    return best
+
+
 def eigenvalue_enclosures(H_balls: np.ndarray, Q: np.ndarray) -> tuple[list, bool]:
     r"""Enclosures ``[(lo, hi)]`` (arb upper/lower bounds, ascending) of every eigenvalue of every symmetric matrix in
     ``H_balls``, and whether they are valid (:math:`\delta < 1`); see the module docstring (Weyl, then Ostrowski)."""
@@ -91,7 +102,8 @@ def eigenvalue_enclosures(H_balls: np.ndarray, Q: np.ndarray) -> tuple[list, boo
     for d in mids:
         lo_m, hi_m = (d - rho).lower(), (d + rho).upper()
         ends = [lo_m / (1 - delta), lo_m / (1 + delta), hi_m / (1 - delta), hi_m / (1 + delta)]
-        out.append((min((e.lower() for e in ends), key=float), max((e.upper() for e in ends), key=float)))
+        out.append((_exact_extreme([e.lower() for e in ends], lower=True),
+                    _exact_extreme([e.upper() for e in ends], lower=False)))
     return out, True
 
 
@@ -145,11 +157,13 @@ def certify_spurious_maximum(model, target, theta_exact, dps: int = 30) -> dict:
         "lowest_inconsistent_order": low,
         "inconsistent_at_order_le_2": low is not None and low <= MAX_ORDER,
     })
-    out["certified"] = bool(out["unique_zero"] and out["all_eigenvalues_negative"] and out["inconsistent_at_order_le_2"])
+    out["certified"] = bool(out["unique_zero"] and out["all_eigenvalues_negative"]
+                            and out["inconsistent_at_order_le_2"])
     if not out["certified"]:
         out["note"] = "; ".join(text for ok, text in (
             (out["unique_zero"], "Krawczyk: K(X) is not inside X (no zero of grad l proved in the box)"),
-            (out["all_eigenvalues_negative"], f"not every eigenvalue of H is proved negative (inertia {out['inertia']})"),
+            (out["all_eigenvalues_negative"],
+             f"not every eigenvalue of H is proved negative (inertia {out['inertia']})"),
             (out["inconsistent_at_order_le_2"], "no residual r_A of order <= 2 is proved non-zero"),
         ) if not ok)
     return out

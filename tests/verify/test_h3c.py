@@ -142,5 +142,5 @@ def test_a_spurious_manifold_needs_a_certified_positive_eigenvalue():
     assert judge_enumeration(model, _result({**facts, "positive": 1}))[0] is True
     undecided, why, _ = judge_enumeration(model, _result({**facts, "positive": 0}))
     assert undecided is None and "not proved saddles" in why
-    # inconsistent only at order 3 is outside the statement... unless order <= 2 is not decided (rbm has no direct pairs)
+    # inconsistent only at order 3 is outside the statement, unless order <= 2 is not decided (rbm: no direct pairs)
     assert judge_enumeration(model, _result({**facts, "positive": 0, "lowest_inconsistent_order": 3}))[0] is None

@@ -54,7 +54,8 @@ SILU_EXPECTED = {
 def h3c_cases(ns=(3,), families=None, quick: bool = False) -> list[Case]:
     """H3C's declared cases (N = 3): ``gim`` K = 2 in :math:`[-3, 3]^6` (enumerated) and the ``silu`` network N = 3,
     M = 1 on the random-couplings target (seed 1) in :math:`[-5, 5]^8` (the targeted search from scale 0.5, seeds 0-7,
-    stopping at the first certified counterexample; the documented failure of the strong form). The same in ``quick``."""
+    stopping at the first certified counterexample; the documented failure of the strong form). The same in
+    ``quick``."""
     if 3 not in ns:
         return []
     declared = [
