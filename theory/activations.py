@@ -30,15 +30,23 @@ from functools import lru_cache
 from typing import Callable
 
 import numpy as np
-import sympy as sp
 
+from .lazy_sympy import sp
 from .arith import Arith
 from .errors import SpecError
 
-__all__ = ["Activation", "ACTIVATIONS", "register", "get", "X"]
+__all__ = ["Activation", "ACTIVATIONS", "register", "get", "variable"]
 
-#: the variable of every activation's formula
-X = sp.Symbol("x", real=True)
+
+def variable():
+    """The real variable :math:`x` of the activation formulas (the module attribute ``X``)."""
+    return sp.Symbol("x", real=True)  # sympy caches symbols: the same object every time
+
+
+def __getattr__(name: str):
+    if name == "X":  # built on first use, so importing this module does not import sympy
+        return variable()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +90,7 @@ class Activation:
     @property
     def polynomial(self) -> bool:
         """Whether :math:`u` is a polynomial (then every closed form expands exactly)."""
-        return bool(self.formula(X).is_polynomial(X))
+        return bool(self.formula(variable()).is_polynomial(variable()))
 
     def derivative_expr(self, k: int) -> sp.Expr:
         r""":math:`u^{(k)}(x)` in the variable :data:`X`, derived from the formula."""
@@ -90,7 +98,7 @@ class Activation:
 
     def at_zero(self, k: int) -> sp.Expr:
         r""":math:`u^{(k)}(0)`, exact."""
-        return sp.nsimplify(sp.simplify(self.derivative_expr(k).subs(X, 0)))
+        return sp.nsimplify(sp.simplify(self.derivative_expr(k).subs(variable(), 0)))
 
     def derivative(self, k: int, x, arith: Arith):
         r""":math:`u^{(k)}(x)` elementwise in the number system ``arith`` (any :math:`k \ge 0`)."""
@@ -116,7 +124,7 @@ class Activation:
 
 @lru_cache(maxsize=None)
 def _derivative_expr(act: Activation, k: int) -> sp.Expr:
-    return sp.diff(act.formula(X), X, k) if k else act.formula(X)
+    return sp.diff(act.formula(variable()), variable(), k) if k else act.formula(variable())
 
 
 @lru_cache(maxsize=None)
@@ -126,8 +134,8 @@ def _compiled(act: Activation, k: int, arith: Arith):
 
     expr = _derivative_expr(act, k)
     if arith.is_exact:
-        return np.frompyfunc(lambda v: sp.simplify(expr.subs(X, v)), 1, 1)
-    f = lambdified((expr,), (X,), arith)
+        return np.frompyfunc(lambda v: sp.simplify(expr.subs(variable(), v)), 1, 1)
+    f = lambdified((expr,), (variable(),), arith)
 
     def apply(x):
         out = arith.zeros(np.shape(x))
@@ -195,7 +203,7 @@ def _one_minus_square(t):
 
 
 register(Activation(
-    "tanh", r"\tanh x", sp.tanh,
+    "tanh", r"\tanh x", lambda t: sp.tanh(t),
     (lambda x, a: a.tanh(x),
      lambda x, a: _one_minus_square(a.tanh(x)),
      lambda x, a: -2 * a.tanh(x) * _one_minus_square(a.tanh(x))),
@@ -214,12 +222,10 @@ def _silu_second(x, a):
     return g * (1 - g) * (2 + x * (1 - 2 * g))
 
 
-_U = sp.Wild("u")
-
-
 def _softplus_in_cosh(expr: sp.Expr) -> sp.Expr:
     r""":math:`\log(1+e^u) = u/2 + \log 2 + \log\cosh(u/2)`, so that sympy sees the even part."""
-    return expr.replace(sp.log(1 + sp.exp(_U)), _U / 2 + sp.log(2) + sp.log(sp.cosh(_U / 2)))
+    u = sp.Wild("u")
+    return expr.replace(sp.log(1 + sp.exp(u)), u / 2 + sp.log(2) + sp.log(sp.cosh(u / 2)))
 
 
 register(Activation(

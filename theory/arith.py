@@ -15,13 +15,15 @@ formula, since mpmath has no exponent overflow. No clamps anywhere.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
 import mpmath
 import numpy as np
-import sympy as sp
+
+from .lazy_sympy import sp
 
 __all__ = ["Arith", "ELEMENTARY", "FLOAT64", "MP", "EXACT", "to_fraction"]
 
@@ -34,7 +36,7 @@ def to_fraction(value) -> Fraction:
         raise TypeError("a boolean is not a number")
     if isinstance(value, (int, float)):
         return Fraction(value)
-    if isinstance(value, sp.Rational):
+    if "sympy" in sys.modules and isinstance(value, sp.Rational):  # no sympy object exists before sympy is imported
         return Fraction(int(value.p), int(value.q))
     return Fraction(str(value).strip())
 
@@ -165,12 +167,12 @@ EXACT = Arith(
     name="exact",
     dtype=object,
     scalar=lambda q: sp.Rational(q.numerator, q.denominator),
-    exp=_ufunc(sp.exp),
-    log=_ufunc(sp.log),
-    cosh=_ufunc(sp.cosh),
-    sinh=_ufunc(sp.sinh),
-    tanh=_ufunc(sp.tanh),
-    sqrt=_ufunc(sp.sqrt),
+    exp=_ufunc(lambda x: sp.exp(x)),
+    log=_ufunc(lambda x: sp.log(x)),
+    cosh=_ufunc(lambda x: sp.cosh(x)),
+    sinh=_ufunc(lambda x: sp.sinh(x)),
+    tanh=_ufunc(lambda x: sp.tanh(x)),
+    sqrt=_ufunc(lambda x: sp.sqrt(x)),
     log2cosh=_ufunc(lambda x: sp.log(2 * sp.cosh(x))),
     softplus=_ufunc(lambda x: sp.log(1 + sp.exp(x))),
     sigmoid=_ufunc(lambda x: 1 / (1 + sp.exp(-x))),

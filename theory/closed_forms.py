@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import sympy as sp
 
+from .lazy_sympy import sp
 from .conventions import canonical_masks, latex_subset, spin_table, subset_mask, subsets
 from .errors import SpecError
 from .effective import covariance
@@ -275,7 +275,6 @@ def derive_expanded(model) -> ClosedForms:
         coupling_hessians=tuple(hessians),
         polynomial=polynomial,
     )
-
 
 
 # --- closed forms from the structure F = sum_k theta_k chi_{A_k} + sum_mu c_mu sigma(b_mu + w_mu . s) ---------------

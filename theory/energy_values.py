@@ -17,15 +17,18 @@ from fractions import Fraction
 
 import mpmath
 import numpy as np
-import sympy as sp
 
+from .lazy_sympy import sp
 from .conventions import MAX_MAGNITUDE_EXPONENT, short_number
 from .errors import SpecError
 
 __all__ = ["check_energy_values", "overflow_guard", "short_expression"]
 
 _MAX_LOG10 = MAX_MAGNITUDE_EXPONENT
-_NOT_FINITE = (sp.S.ComplexInfinity, sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity)
+
+def _not_finite() -> tuple:
+    """sympy's non-finite atoms (complex infinity, NaN, ±oo)."""
+    return (sp.S.ComplexInfinity, sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity)
 
 
 def short_expression(expr, limit: int = 80) -> str:
@@ -168,7 +171,7 @@ class _Checker:
             return None
         if node.is_Rational:
             return (), [Fraction(int(node.p), int(node.q))]
-        if node in _NOT_FINITE or node is sp.I:
+        if node in _not_finite() or node is sp.I:
             self.refuse(node, "is not a real, finite number")
         if node.is_Number or node.is_NumberSymbol:
             return (), [_CTX.mpf(sp.Float(node, 35))]

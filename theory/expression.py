@@ -30,11 +30,12 @@ import keyword
 import math
 import re
 import sys
+from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 
+from .lazy_sympy import sp
 from .arith import Arith
 from .conventions import (
     MAX_MAGNITUDE_EXPONENT,
@@ -43,7 +44,7 @@ from .conventions import (
     show_value,
     spin_table,
 )
-from .energy_values import _NOT_FINITE, check_energy_values, overflow_guard
+from .energy_values import _not_finite, check_energy_values, overflow_guard
 from .energy_values import short_expression as _short
 from .errors import SpecError
 
@@ -62,15 +63,26 @@ __all__ = [
     "lambdified",
 ]
 
+class _SympyFunctions(Mapping):
+    """``{name: sympy function}`` for a fixed tuple of names, sympy's objects looked up when first read."""
+
+    def __init__(self, names: tuple[str, ...]):
+        self._names = names
+
+    def __getitem__(self, name: str):
+        if name not in self._names:
+            raise KeyError(name)
+        return getattr(sp, name)
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 #: The whitelisted functions of a custom energy.
-FUNCTIONS = {
-    "exp": sp.exp,
-    "log": sp.log,
-    "cosh": sp.cosh,
-    "sinh": sp.sinh,
-    "tanh": sp.tanh,
-    "sqrt": sp.sqrt,
-}
+FUNCTIONS = _SympyFunctions(("exp", "log", "cosh", "sinh", "tanh", "sqrt"))
 
 #: Longest custom energy, in characters.
 MAX_ENERGY_LENGTH = 10_000
@@ -208,8 +220,6 @@ def _nesting_depth(root) -> int:
     return deepest
 
 
-
-
 def _rational_log10(q: sp.Rational) -> float:
     return math.log10(abs(int(q.p))) - math.log10(int(q.q))
 
@@ -251,7 +261,7 @@ class _Walker:
     def checked(self, node, value):
         """Refuse a sub-expression that sympy already knows is not a real finite number, or a constant
         out of the range of numbers."""
-        if value.has(*_NOT_FINITE):
+        if value.has(*_not_finite()):
             raise SpecError(
                 f"custom energy: {self.segment(node)} is infinite or undefined ({_short(value, 40)}): "
                 "a division by zero or the log of zero"

@@ -28,7 +28,7 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import sympy as sp
+from .lazy_sympy import sp
 
 __all__ = ["NOTATION", "NotationRow", "escape_text", "equation_lines", "notation", "notation_rows", "pack_lines",
            "parameter_symbol", "plain_text", "symbol_names", "text_latex", "to_latex", "visible_width"]

@@ -22,9 +22,9 @@ import re
 import secrets
 from pathlib import Path
 
-import sympy as sp
 from sympy.core.assumptions import _assume_defined
 
+from theory.lazy_sympy import sp
 from theory.closed_forms import ClosedForms, HiddenUnit
 from theory.expression import FUNCTIONS
 

@@ -23,8 +23,8 @@ from functools import cached_property, lru_cache
 
 import mpmath
 import numpy as np
-import sympy as sp
 
+from theory.lazy_sympy import sp
 from theory.closed_forms import ClosedForms
 
 from .derivation_cache import cached, closed_forms

@@ -37,9 +37,9 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-import sympy as sp
 
 import theory
+from theory.lazy_sympy import sp
 from theory.closed_forms import ClosedForms, derive
 
 from .cache_format import (CONSTANTS, FORMAT, MATRICES, MAX_DEPTH, OPERATIONS, authentic, decode, encode, signed,

@@ -21,8 +21,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import sympy as sp
 
+from theory.lazy_sympy import sp
 from theory.closed_forms import ClosedForms
 from theory.conventions import latex_subset, order_of
 from theory.errors import SpecError

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sympy as sp
 
+from theory.lazy_sympy import sp
 from theory.closed_forms import ClosedForms
 from theory.latex import equation_lines, to_latex
 

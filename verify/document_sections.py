@@ -7,8 +7,8 @@ are rendered per kind the family declares (:meth:`~theory.families.base.Model.sp
 
 from __future__ import annotations
 
-import sympy as sp
 
+from theory.lazy_sympy import sp
 from theory.closed_forms import ClosedForms, tanh_form
 from theory.conventions import latex_subset, order_of
 from theory.latex import equation_lines, to_latex

@@ -28,8 +28,8 @@ from functools import lru_cache
 
 import mpmath
 import numpy as np
-import sympy as sp
 
+from theory.lazy_sympy import sp
 from theory.closed_forms import ClosedForms, tanh_form
 from theory.effective import moments
 from theory.walsh import energy_from_spin_couplings

@@ -7,7 +7,7 @@ false in general. This module finds counterexamples and proves them, for proposi
 * **Search** (:func:`search_spurious_maxima`): flows :math:`\dot\theta = \nabla\ell` from seeded starts at a given scale
   (:func:`verify.cases.random_params`; THEORY.md's points are reached from scale 0.5), float64 Newton at the plateau,
   a float64 screen (every eigenvalue of :math:`H` below :math:`-10^{-8}`, some :math:`|r_A| > 10^{-6}` with
-  :math:`|A| \le 2`), then Newton at ``dps + 10`` digits and :func:`certify_spurious_maximum`. Deterministic: the
+  :math:`|A| \le 2`), then Newton at ``dps + GUARD_DIGITS`` digits and :func:`certify_spurious_maximum`. Deterministic: the
   starts are seeded and the flows are float64 LSODA runs.
 * **Certificate** (:func:`certify_spurious_maximum`), in Arb balls at ``2·dps`` digits around an exact point
   :math:`\check\theta` (the box :math:`X = \check\theta + [-\rho, \rho]^P`, :math:`\rho` =
@@ -37,7 +37,7 @@ from fractions import Fraction
 import numpy as np
 
 from .certify import approximate_inverse, ball_context, inertia, krawczyk
-from .numeric import certification_radius, certification_radius_string
+from .numeric import GUARD_DIGITS, certification_radius, certification_radius_string
 
 __all__ = ["certify_spurious_maximum", "search_spurious_maxima", "certification_summary", "decimal_point",
            "SCREEN_EIGENVALUE", "SCREEN_RESIDUAL"]
@@ -182,7 +182,7 @@ def decimal_point(theta, digits: int) -> tuple[Fraction, ...]:
     """``theta`` rounded to ``digits`` significant decimal digits, as exact rationals (a point a person can store)."""
     import mpmath
 
-    with mpmath.workdps(digits + 5):
+    with mpmath.workdps(digits + GUARD_DIGITS):
         return tuple(Fraction(mpmath.nstr(mpmath.mpf(v.numerator) / v.denominator if isinstance(v, Fraction)
                                           else mpmath.mpf(v), digits, strip_zeros=False, min_fixed=-mpmath.inf,
                                           max_fixed=mpmath.inf)) for v in theta)
@@ -214,13 +214,13 @@ def search_spurious_maxima(model, target, seeds=range(8), scale: float = 0.5, dp
                            first: bool = True, digits: int | None = None) -> dict:
     r"""Seeded flows from ``random_params(model, seed, scale)``, screened, polished and certified (module docstring).
 
-    Returns ``{"found": [{"seed", "theta" (exact, rounded to ``digits`` significant digits, default ``dps + 10``),
+    Returns ``{"found": [{"seed", "theta" (exact, rounded to ``digits`` significant digits, default ``dps + GUARD_DIGITS``),
     "certificate"}], "tried": [seeds], "screened_out": [seeds]}``; with ``first`` it stops at the first certified
     point."""
     from .cases import random_params
     from .search import flow_record, newton_polish
 
-    digits = digits or dps + 10
+    digits = digits or dps + GUARD_DIGITS
     found, tried, screened_out = [], [], []
     for seed in seeds:
         tried.append(seed)
@@ -229,7 +229,7 @@ def search_spurious_maxima(model, target, seeds=range(8), scale: float = 0.5, dp
         if not keep:
             screened_out.append(seed)
             continue
-        polished = newton_polish(model, target, tuple(Fraction(float(v)) for v in theta), dps + 10)
+        polished = newton_polish(model, target, tuple(Fraction(float(v)) for v in theta), dps + GUARD_DIGITS)
         if not polished.converged:
             screened_out.append(seed)
             continue

@@ -24,8 +24,8 @@ from fractions import Fraction
 from typing import Callable, Protocol
 
 import numpy as np
-import sympy as sp
 
+from ..lazy_sympy import sp
 from ..arith import Arith
 from ..conventions import parse_number, parse_subset_keys, show_value, spin_table
 from ..errors import SpecError

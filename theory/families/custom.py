@@ -7,8 +7,8 @@ expression: it is polynomial when sympy says so, and it declares no symmetries o
 
 from __future__ import annotations
 
-import sympy as sp
 
+from ..lazy_sympy import sp
 from ..conventions import check_n
 from ..errors import SpecError
 from ..expression import check_energy_values, compile_on_configurations, parse_energy

@@ -10,8 +10,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-import sympy as sp
 
+from ..lazy_sympy import sp
 from ..conventions import check_n, format_subset, latex_subset, subsets
 from ..errors import SpecError
 from ..fixedpoint import integer_matmul, is_mpf_array

@@ -21,8 +21,8 @@ from fractions import Fraction
 
 import mpmath
 import numpy as np
-import sympy as sp
 
+from ..lazy_sympy import sp
 from .. import activations
 from .base import ConstructedPoint, Symmetry
 
@@ -37,7 +37,7 @@ MPF_GUARD_DIGITS = 10
 #: digits at which sigma^(k)(b) is evaluated to decide whether it vanishes at a rational bias b != 0
 DERIVATIVE_TEST_DPS = 40
 #: |sigma^(k)(b)| below this (at DERIVATIVE_TEST_DPS digits) counts as a root: ten digits of margin
-DERIVATIVE_ZERO = sp.Float("1e-30")
+DERIVATIVE_ZERO = Fraction(1, 10**30)
 
 
 def _mp(value):
@@ -46,7 +46,6 @@ def _mp(value):
     if q.is_Rational:
         return mpmath.mpf(int(q.p)) / int(q.q)
     return mpmath.mpf(sp.N(q, mpmath.mp.dps + MPF_GUARD_DIGITS))
-
 
 
 class HiddenLayerLaws:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-import sympy as sp
 
+from ..lazy_sympy import sp
 from ..conventions import (check_n, format_subset, latex_subset, order_of, parse_subset, show_value, spin_table,
                            subset_index, subsets)
 from ..errors import SpecError

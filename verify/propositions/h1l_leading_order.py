@@ -51,9 +51,9 @@ from math import factorial
 
 import mpmath
 import numpy as np
-import sympy as sp
 from sympy.polys.rings import ring
 
+from theory.lazy_sympy import sp
 from theory.activations import ACTIVATIONS, X
 from theory.arith import MP
 from theory.closed_forms import tanh_form
