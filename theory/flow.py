@@ -12,8 +12,12 @@ With :math:`G = \partial J/\partial\theta`, :math:`r = m^D - m(J(\theta))` and t
 Since :math:`\sum_{A\neq\emptyset} m_A\chi_A(s) = 2^N p(s) - 1`, the first term is
 :math:`\sum_s (p_D(s) - p_\theta(s))\,\partial^2F_\theta(s)`, and :math:`G^\top C G` is the covariance of
 :math:`\partial_\theta F` under :math:`p_\theta`: :func:`flow_jacobian` uses the effective-model form,
-:func:`flow_jacobian_phases` the positive-minus-negative-phase form, an independent algorithm
-for the same matrix.
+:func:`flow_jacobian_phases` the positive-minus-negative-phase form, a second algorithm for the same
+matrix: its weights :math:`p_D - p_\theta` come from the probabilities (not from :math:`r` by a Walsh
+transform) and its second term is a covariance over configurations (not :math:`G^\top CG`). Both contract
+:math:`\partial^2F` through the family's
+:meth:`~theory.families.base.Model.weighted_energy_hessian`, which is checked against sympy's derivatives
+by the tests and, at every point F1 judges, by a finite difference of :math:`\nabla\ell`.
 """
 
 from __future__ import annotations
@@ -95,10 +99,9 @@ def flow_jacobian(model, theta: np.ndarray, m_data: np.ndarray, arith: Arith) ->
 def flow_jacobian_phases(model, theta: np.ndarray, p_data: np.ndarray, arith: Arith) -> np.ndarray:
     r""":math:`H = E_D[\partial^2F] - E_\theta[\partial^2F] - \mathrm{Cov}_\theta(\partial F)` (direct form)."""
     p = model_probabilities(model, theta, arith)
-    d2F = model.energy_hessian(theta, arith)
     dF = model.energy_grad(theta, arith)
     P = dF.shape[1]
     mean = matmul(p[None, :], dF).reshape(P)
     centred = dF - mean[None, :]
     cov = matmul(centred.T * p[None, :], centred)
-    return matmul((p_data - p)[None, :], d2F.reshape(d2F.shape[0], P * P)).reshape(P, P) - cov
+    return model.weighted_energy_hessian(theta, p_data - p, arith) - cov

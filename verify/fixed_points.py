@@ -58,6 +58,8 @@ class Measurement:
     kl: object
     G_null: np.ndarray  # right singular vectors of G (columns), descending singular values
     G_right_values: list
+    state: FlowState | None = field(default=None, repr=False, compare=False)  # p, G, r, ∇ℓ here (F1 reuses them)
+    hessian: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def g_singular(self) -> list:
@@ -71,7 +73,8 @@ def measure(model, target, theta_exact, dps: int) -> Measurement:
         theta = MP.array(theta_exact)
         m_data = target.moment_array(MP)
         state = FlowState(model, theta, m_data, MP)
-        evals, vecs = symmetric_eigen(state.hessian())
+        H = state.hessian()
+        evals, vecs = symmetric_eigen(H)
         right_values, right_vectors = right_singular(state.G)
         log_q = np.array([mpmath.log(p) for p in state.p], dtype=object)
         kl = kl_divergence(target.probability_array(MP), target.log_probability_array(MP), log_q)
@@ -86,6 +89,8 @@ def measure(model, target, theta_exact, dps: int) -> Measurement:
             kl=kl,
             G_null=right_vectors,
             G_right_values=right_values,
+            state=state,
+            hessian=H,
         )
 
 

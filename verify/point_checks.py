@@ -46,22 +46,28 @@ def reproduce_classify(dps: int) -> str:
     return f"ebm-verify classify CASE.json --dps {dps}"
 
 
-def f1_residuals(model, target, theta_exact, dps: int) -> dict:
-    r"""F1 residuals at the working precision ``dps`` (call inside ``working_precision``).
+def f1_residuals(model, target, theta_exact, dps: int, measured=None) -> dict:
+    r"""F1 residuals at the working precision ``dps`` (call inside ``working_precision``); ``measured`` is the
+    classifier's :class:`~verify.fixed_points.Measurement` at ``dps`` when there is one (its state and
+    :math:`H` are reused, not recomputed).
 
-    * :math:`H` against its independent form :math:`E_D[\partial^2F] - E_\theta[\partial^2F] - \mathrm{Cov}_\theta(\partial F)`
+    * :math:`H` against its phase form :math:`E_D[\partial^2F] - E_\theta[\partial^2F] - \mathrm{Cov}_\theta(\partial F)`
       (:func:`theory.flow.flow_jacobian_phases`; an exact identity, no differencing);
     * :math:`H` as the flow's Jacobian, by one central difference of :math:`\nabla\ell` along a fixed
       pseudo-random direction :math:`v` (two gradients, not :math:`2P`: an error matrix :math:`E \ne 0` escapes
       only if :math:`Ev = 0`, a measure-zero event for :math:`v` independent of the model);
-    * :math:`\dot J = Kr` and :math:`\dot\ell = \|\nabla\ell\|^2` by central differences along the flow.
+    * :math:`\dot J = Kr` and :math:`\dot\ell = \|\nabla\ell\|^2` by central differences along the flow;
+    * :math:`K \succeq 0` from the spectrum of the smaller of :math:`K = GG^\top` (:math:`D\times D`) and
+      :math:`G^\top G` (:math:`P\times P`): the two share their non-zero eigenvalues, and when :math:`D > P` the
+      other :math:`D - P` eigenvalues of :math:`K` are exactly 0 (:math:`\operatorname{rank} K \le P`).
     """
     from theory.flow import FlowState, flow_jacobian_phases
 
     theta = MP.array(theta_exact)
     m_data = target.moment_array(MP)
     p_data = target.probability_array(MP)
-    state = FlowState(model, theta, m_data, MP)
+    reuse = measured is not None and measured.dps == dps and measured.state is not None
+    state = measured.state if reuse else FlowState(model, theta, m_data, MP)
     g = state.gradient
     h = fd_step(dps)
     up, down = theta + g * h, theta - g * h
@@ -71,7 +77,7 @@ def f1_residuals(model, target, theta_exact, dps: int) -> dict:
     dl = (log_likelihood(model, up, p_data, MP) - log_likelihood(model, down, p_data, MP)) / (2 * h)
     g2 = g @ g
     scale = 1 + max(abs(v) for v in Kr)
-    H = state.hessian()
+    H = measured.hessian if reuse else state.hessian()
     H_scale = 1 + max(abs(v) for v in H.reshape(-1))
     v = _probe_direction(model.P)
     Hv_fd = (FlowState(model, theta + v * h, m_data, MP).gradient - FlowState(model, theta - v * h, m_data, MP).gradient) / (2 * h)
@@ -82,8 +88,12 @@ def f1_residuals(model, target, theta_exact, dps: int) -> dict:
         "dl_dt_equals_grad_norm_sq": abs(dl - g2) / (1 + g2),
         "dl_dt": dl,
     }
-    if len(Kr) <= MAX_D_FOR_KERNEL_SPECTRUM:
-        out["min_eigenvalue_K"] = symmetric_eigenvalues(K)[0]
+    D, P = state.G.shape
+    if D <= MAX_D_FOR_KERNEL_SPECTRUM:
+        if D <= P:
+            out["min_eigenvalue_K"] = symmetric_eigenvalues(K)[0]
+        else:  # K's spectrum is GᵀG's and D - P exact zeros
+            out["min_eigenvalue_K"] = min(symmetric_eigenvalues(matmul(state.G.T, state.G))[0], 0 * g2)
     return out
 
 
@@ -93,9 +103,12 @@ def _probe_direction(P: int) -> np.ndarray:
     return MP.array([Fraction(int(k), 997) for k in rng.integers(-997, 998, size=P)])
 
 
-def f1_requirements(model, target, theta_exact, dps: int) -> list[Requirement]:
+def f1_requirements(model, target, theta_exact, dps: int, measured: dict | None = None) -> list[Requirement]:
+    """F1's requirements at ``dps`` and ``2·dps``; ``measured`` maps a precision to the classifier's
+    :class:`~verify.fixed_points.Measurement` there (reused by :func:`f1_residuals`)."""
+    measured = measured or {}
     with magnitude_guard(model, theta_exact, target):
-        low, high = at_two_precisions(lambda d: f1_residuals(model, target, theta_exact, d), dps)
+        low, high = at_two_precisions(lambda d: f1_residuals(model, target, theta_exact, d, measured.get(d)), dps)
     reqs = [
         Requirement.zero("H_equals_its_phase_form", low["H_equals_its_phase_form"], high["H_equals_its_phase_form"], dps),
         Requirement.zero("H_is_the_flow_jacobian", low["H_is_the_flow_jacobian"], high["H_is_the_flow_jacobian"], dps),
@@ -239,7 +252,9 @@ def point_verdicts(model, target, c: Classification, with_f1: bool = True) -> li
     at every point and the registry checks it at the cases' own points)."""
     dps = c.dps
     repro = reproduce_classify(dps)
-    out = ([judge("F1", "point", f1_requirements(model, target, c.theta, dps), dps, repro, expected=f1_expected(model))]
+    measured = {m.dps: m for m in (c.low, c.high)}
+    out = ([judge("F1", "point", f1_requirements(model, target, c.theta, dps, measured), dps, repro,
+                  expected=f1_expected(model))]
            if with_f1 else [])
     if c.fixed_point:
         out.append(judge("F2", "point", f2_requirements(c), dps, repro, extra={"kind": c.kind}, expected=f2_expected(c)))

@@ -212,3 +212,29 @@ def test_a_slow_flow_that_looks_like_a_runaway_one_is_polished_not_dismissed():
     end = flow_endpoint(case, 30)
     assert end.classification is not None and end.classification.kind == "data-consistent"
     assert get("F2").check(case, 30).status == "holds"
+
+
+def test_a_wrong_hidden_unit_contraction_fails_F1_by_its_finite_difference(monkeypatch):
+    """Mutation: the family's Σ_s w(s)∂²F(s) reads w_1's field character with the wrong sign. H and its phase
+    form share the contraction, so their identity still holds; the central difference of ∇ℓ must catch it."""
+    from theory.families.hidden_layer import HiddenLayer
+    from verify.point_checks import f1_requirements
+
+    model = model_from_spec({"family": "rbm", "n": 3, "hidden": 2})
+    target = named("random-couplings", 3, seed=1)
+    theta = random_params(model, 3, 0.5)
+    right = HiddenLayer.weighted_energy_hessian
+
+    def wrong(self, th, weights, arith):
+        out = right(self, th, weights, arith)
+        ib, iw = self._ib(0), self._iw(0, 0)
+        out[ib, iw] = out[iw, ib] = -out[ib, iw]
+        return out
+
+    def decided(reqs):
+        return {r.name: r.satisfied for r in reqs}
+
+    assert all(decided(f1_requirements(model, target, theta, DPS)).values())
+    monkeypatch.setattr(HiddenLayer, "weighted_energy_hessian", wrong)
+    after = decided(f1_requirements(model, target, theta, DPS))
+    assert after["H_equals_its_phase_form"] is True and after["H_is_the_flow_jacobian"] is False
