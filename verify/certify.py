@@ -235,7 +235,7 @@ def certify_point(model, target, theta_exact, dps: int, classification: Classifi
     out: dict = {"radius": certification_radius_string(dps), "dps": dps}
     with ball_context(2 * dps) as ball:
         m_data = target.moment_array(ball)
-        if c.neutral == 0:
+        if c.neutral == 0 or c.neutral is None:  # undecided spectrum: Krawczyk decides it if H is nonsingular
             out["method"] = "krawczyk"
 
             def f(x):
@@ -274,9 +274,6 @@ def certify_point(model, target, theta_exact, dps: int, classification: Classifi
                 cert["reason"] = "rank-deficient-data-consistent"
                 cert["note"] = RANK_DEFICIENT.format(rank=c.rank_G, D=c.D) + "; and " + cert["note"]
             return cert
-        else:
-            return {**out, "certified": False, "method": None,
-                    "note": "the point's spectrum is not decided (the classification has no neutral count)"}
         out["certified"] = result.certified
         out["enclosure_width"] = result.width
         if not result.certified:

@@ -244,7 +244,41 @@ def certificate_requirements(model, target, c, dps: int, reqs: list) -> dict:
         reqs.append(Requirement.fact("certificate_agrees_with_classification", False, dps,
                                      f"certified {cert.get('negative')} negative / {cert.get('positive')} positive, "
                                      f"numerically {c.stable} stable / {c.unstable} unstable"))
+    settled = settle_by_certificate(reqs, cert, c, dps)
+    if settled:
+        cert["settled"] = settled
     return cert
+
+
+def settle_by_certificate(reqs: list, cert: dict, c, dps: int) -> list[str]:
+    r"""Decide, from the certificate's enclosures, the requirements the two precisions left undecided.
+
+    A certificate of an isolated fixed point (Krawczyk: exactly one zero :math:`\theta^*` of :math:`\nabla\ell` in
+    the box) with every eigenvalue enclosure of :math:`H(\text{box})` excluding 0 fixes the inertia of
+    :math:`H(\theta^*)`: ``max_eigenvalue_H`` :math:`\le 0` holds exactly when no enclosure lies above 0, and
+    :math:`\dim\ker H(\theta^*) = 0`, which equals :math:`\dim\ker G` when the positive eigenvalues of
+    :math:`G^\top G` certify :math:`\operatorname{rank} G = P`. Requirements already decided are left as they are
+    (a certificate that contradicts one fails the verdict through ``certificate_agrees_with_classification``).
+    Replaces the settled requirements in ``reqs``; returns their names.
+    """
+    if not cert.get("certified") or cert.get("method") != "krawczyk" or cert.get("undecided") != 0 \
+            or "negative" not in cert:
+        return []
+    negative, positive = cert["negative"], cert["positive"]
+    where = (f"ball arithmetic at the unique fixed point in the box of radius {cert['radius']}: {negative} eigenvalue "
+             f"enclosures of H below 0, {positive} above, none containing 0")
+    settled = []
+    for k, req in enumerate(reqs):
+        if req.satisfied is not None:
+            continue
+        if req.name == "max_eigenvalue_H":
+            reqs[k] = Requirement.fact(req.name, positive == 0, dps, "decided by " + where)
+        elif req.name == "dim_ker_H_equals_dim_ker_G" and cert.get("rank_G_at_least") == c.P:
+            reqs[k] = Requirement.fact(req.name, True, dps, "decided by " + where + f"; rank G = P = {c.P} certified")
+        else:
+            continue
+        settled.append(req.name)
+    return settled
 
 
 def point_verdicts(model, target, c: Classification, with_f1: bool = True) -> list[Verdict]:

@@ -255,3 +255,56 @@ def test_neutral_directions_the_symmetries_do_not_explain_are_named():
     cert = v.certificate
     assert cert["certified"] is False and cert["reason"] == "neutral-directions-not-explained"
     assert cert["note"] == TOO_FEW_TANGENTS.format(names="rescaling of a hidden unit", m=2, d=7, rest=5)
+
+
+def _undecided_top_eigenvalue(c):
+    """The classification with its largest eigenvalue made undecided between the precisions (zero at dps, not at
+    2·dps) and the spectrum counts unknown, as a near-degenerate point leaves them."""
+    import mpmath
+
+    c.low.eigenvalues[-1], c.high.eigenvalues[-1] = mpmath.mpf("1e-20"), mpmath.mpf("1e-20")
+    c.stable = c.neutral = c.unstable = None
+    return c
+
+
+def test_an_undecided_sign_is_settled_by_the_certificate():
+    from verify.point_checks import certificate_requirements, s1_requirements
+    from verify.verdict import HOLDS, INCONCLUSIVE, judge
+
+    model = GIM(3, 2)
+    target = named("random-couplings", 3, seed=4)
+    theta = found(model, target)
+    c = _undecided_top_eigenvalue(classify(model, target, theta, DPS))
+    reqs = s1_requirements(c)
+    assert judge("S1", "x", list(reqs), DPS, "").status == INCONCLUSIVE
+    cert = certificate_requirements(model, target, c, DPS, reqs)
+    assert cert["method"] == "krawczyk" and cert["undecided"] == 0
+    assert cert["settled"] == ["max_eigenvalue_H", "dim_ker_H_equals_dim_ker_G"]
+    assert judge("S1", "x", reqs, DPS, "").status == HOLDS
+    assert "ball arithmetic" in str(next(r for r in reqs if r.name == "max_eigenvalue_H").evidence()["detail"])
+
+
+def test_a_certified_positive_eigenvalue_settles_the_sign_against():
+    """The switched-off saddle of product N = 1 (H = [[0, r], [r, 0]], eigenvalues ±r): with its top eigenvalue made
+    undecided, the certificate decides it positive, so 'no positive eigenvalue' is decided false."""
+    from verify.point_checks import certificate_requirements, s1_requirements
+
+    model = model_from_spec({"family": "product", "n": 1})
+    target = from_probabilities([Fraction(7, 10), Fraction(3, 10)], 1)
+    c = _undecided_top_eigenvalue(classify(model, target, (Fraction(0), Fraction(0)), DPS))
+    reqs = s1_requirements(c)
+    cert = certificate_requirements(model, target, c, DPS, reqs)
+    assert (cert["negative"], cert["positive"], cert["undecided"]) == (1, 1, 0)
+    assert next(r for r in reqs if r.name == "max_eigenvalue_H").satisfied is False
+
+
+def test_a_certificate_that_cannot_decide_leaves_the_requirement_undecided():
+    """A non-isolated point (a fibre of data-consistent points): Krawczyk cannot isolate it, nothing is settled."""
+    from verify.point_checks import certificate_requirements, s1_requirements
+
+    model, target = RBM(3, 2), named("random-couplings", 3, seed=1)
+    theta = found(model, target)
+    c = _undecided_top_eigenvalue(classify(model, target, theta, DPS))
+    reqs = s1_requirements(c)
+    cert = certificate_requirements(model, target, c, DPS, reqs)
+    assert "settled" not in cert and next(r for r in reqs if r.name == "max_eigenvalue_H").satisfied is None
