@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from .cases import Case
 from .fixed_points import Classification, classify
+from .numeric import NEWTON_SLACK_DIGITS, polish_precisions
 from .search import SearchOutcome, diverging, flow_record, polish
 
 __all__ = ["Endpoint", "flow_endpoint"]
@@ -32,11 +33,20 @@ def flow_endpoint(case: Case, dps: int, t_max: float = 1e5) -> Endpoint:
     Newton decides it."""
     theta, t, gn, record = flow_record(case.model, case.target, case.params, t_max=t_max)
     found = polish(case.model, case.target, theta, dps)  # first: a slow flow can look like a runaway one
+    short = f"stops at ‖∇ℓ‖ = {found.residual:.1e}, short of its goal {_goal(dps, found.residual)}"
     if not found.converged and diverging(record):
         return Endpoint(found, None, f"the flow appears to run off to infinity (‖∇ℓ‖ = {gn:.1e} falling like 1/t, "
                                      f"‖θ‖ = {record[-1][1]:.2f} growing at t = {t:.0e}) and Newton from its endpoint "
-                                     f"does not converge (‖∇ℓ‖ = {found.residual:.1e}): no finite fixed point found")
+                                     f"{short}: no finite fixed point found")
     if not found.converged:
-        return Endpoint(found, None, f"Newton from the flow's endpoint at t = {t:.0e} (‖∇ℓ‖ = {gn:.1e}) did not "
-                                     f"converge (‖∇ℓ‖ = {found.residual:.1e}); no fixed point certified")
+        return Endpoint(found, None, f"Newton from the flow's endpoint at t = {t:.0e} (‖∇ℓ‖ = {gn:.1e}) {short}; "
+                                     "no fixed point certified")
     return Endpoint(found, classify(case.model, case.target, found.theta, dps))
+
+
+def _goal(dps: int, residual: float) -> str:
+    """The residual goal of the Newton stage that stopped (:func:`~verify.search.polish`: at ``dps + 10`` digits,
+    then ``2·dps + 10``; goal :func:`~verify.numeric.solver_goal`), as ``1e-34``."""
+    exponents = [digits - NEWTON_SLACK_DIGITS for digits in polish_precisions(dps)]
+    stage = exponents[0] if residual > 10.0 ** -exponents[0] else exponents[1]
+    return f"1e-{stage}"

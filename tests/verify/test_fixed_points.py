@@ -238,3 +238,16 @@ def test_a_wrong_hidden_unit_contraction_fails_F1_by_its_finite_difference(monke
     monkeypatch.setattr(HiddenLayer, "weighted_energy_hessian", wrong)
     after = decided(f1_requirements(model, target, theta, DPS))
     assert after["H_equals_its_phase_form"] is True and after["H_is_the_flow_jacobian"] is False
+
+
+def test_a_runaway_note_gives_the_newton_goal_it_missed():
+    # rbm N = 3, M = 1 on the seeded target runs off to infinity; Newton ends near 1e-16, which read as a zero
+    # next to "does not converge": the note now names the goal of the stage that stopped
+    from verify.endpoints import flow_endpoint
+    from verify.registry import get
+
+    case = next(c for c in get("F2").cases(ns=(3,), families=["rbm"]) if c.name == "fp/rbm-n3-m1-spin/random-couplings-s1")
+    end = flow_endpoint(case, 30)
+    assert end.classification is None and "run off to infinity" in end.note
+    assert f"stops at ‖∇ℓ‖ = {end.outcome.residual:.1e}, short of its goal 1e-34" in end.note
+    assert end.outcome.residual > 1e-34
