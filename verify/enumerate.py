@@ -26,221 +26,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property
 
 import numpy as np
 
-from .certify import _ball, _flint, _strictly_inside as _inside, ball_context, inertia, krawczyk_operator
+from .box import Box, ball_fraction, box_volume
+from .certify import _flint, _strictly_inside as _inside, inertia, krawczyk_operator
+from .enumerate_manifold import manifold_test, support_manifold
+from .enumerate_reduce import reduce_box
+from .enumerate_system import INFLATION, BoxSystem, _excludes_zero, _mids, _regular, _to_balls, full_rows
 
 __all__ = ["Box", "BoxSystem", "Outcome", "process_box", "box_volume", "ball_fraction", "INFLATION"]
 
-#: relative inflation of a box before the Krawczyk test (roots on a shared face are then still isolated)
-INFLATION = Fraction(1, 32)
 #: contracted boxes are requeued when they keep at most this fraction of the volume; else the box is bisected
 CONTRACTION_GAIN = Fraction(1, 2)
 #: Newton seeds are tried from at most this share of the bisected boxes (each costs up to 25 evaluations)
 SEED_SHARE = 0.02
-#: outward rounding grid of contracted bounds (bits): keeps the rationals short
-GRID_BITS = 48
-
-
-@dataclass(frozen=True)
-class Box:
-    """A closed box ``[lo, hi]`` (exact rationals) and its identifier (its path in the bisection tree)."""
-
-    id: str
-    lo: tuple[Fraction, ...]
-    hi: tuple[Fraction, ...]
-
-    @cached_property
-    def mid(self) -> tuple[Fraction, ...]:
-        return tuple((a + b) / 2 for a, b in zip(self.lo, self.hi))
-
-    @cached_property
-    def rad(self) -> tuple[Fraction, ...]:
-        return tuple((b - a) / 2 for a, b in zip(self.lo, self.hi))
-
-    @property
-    def width(self) -> Fraction:
-        return max(b - a for a, b in zip(self.lo, self.hi))
-
-    def to_json(self) -> dict:
-        return {"id": self.id, "lo": [str(v) for v in self.lo], "hi": [str(v) for v in self.hi]}
-
-    @classmethod
-    def from_json(cls, obj: dict) -> "Box":
-        return cls(obj["id"], tuple(Fraction(v) for v in obj["lo"]), tuple(Fraction(v) for v in obj["hi"]))
-
-    def balls(self, inflate: Fraction = Fraction(0)):
-        return np.array([_ball(m, r * (1 + inflate)) for m, r in zip(self.mid, self.rad)], dtype=object)
-
-    def bisect(self, k: int | None = None) -> list["Box"]:
-        """Halve along side ``k`` (default: the widest)."""
-        if k is None:
-            k = max(range(len(self.lo)), key=lambda i: self.hi[i] - self.lo[i])
-        m = (self.lo[k] + self.hi[k]) / 2
-        left = Box(self.id + ".0", self.lo, self.hi[:k] + (m,) + self.hi[k + 1 :])
-        right = Box(self.id + ".1", self.lo[:k] + (m,) + self.lo[k + 1 :], self.hi)
-        return [left, right]
-
-
-def box_volume(box: Box) -> Fraction:
-    out = Fraction(1)
-    for a, b in zip(box.lo, box.hi):
-        out *= b - a
-    return out
-
-
-def ball_fraction(x, upper: bool) -> Fraction:
-    """An exact endpoint of a ball, rounded outward to the grid :math:`2^{-48}`."""
-    end = x.upper() if upper else x.lower()
-    if not end.is_finite():
-        raise ValueError("the ball is not finite")
-    man, exp = end.mid().man_exp()
-    q = Fraction(int(man)) * Fraction(2) ** int(exp)
-    scale = 2**GRID_BITS
-    k = q * scale
-    k = -((-k.numerator) // k.denominator) if upper else k.numerator // k.denominator
-    return Fraction(k, scale)
-
-
-def _excludes_zero(x) -> bool:
-    return bool(x > 0) or bool(x < 0)
-
-
-def _mids(M) -> np.ndarray:
-    return np.array([[float(v.mid()) for v in row] for row in M])
-
-
-def _to_balls(M: np.ndarray) -> np.ndarray:
-    flint = _flint()
-    return np.frompyfunc(lambda v: flint.arb(float(v)), 1, 1)(np.asarray(M, dtype=float)).astype(object)
-
-
-class BoxSystem:
-    r"""The fixed-point system of a case in balls: :math:`\nabla\ell`, :math:`H`, :math:`G`, :math:`r` at a point or on a box.
-
-    Subclass and override :meth:`state` to enumerate the zeros of another vector field (the mutation test does).
-    """
-
-    def __init__(self, model, target, dps: int):
-        self.model, self.target, self.dps = model, target, dps
-        self.P = model.P
-        self.D = 2**model.n - 1
-        self._context = ball_context(dps)
-        self.known_roots: list[tuple] = []
-        self._affine = None  # False once a curvature term did not vanish on a box
-        self.seed_attempts = self.boxes_seen = 0
-
-    def __enter__(self):
-        self.arith = self._context.__enter__()
-        self.m_data = self.target.moment_array(self.arith)
-        return self
-
-    def __exit__(self, *exc):
-        self._context.__exit__(*exc)
-
-    def state(self, theta, center=None):
-        """Any object with ``gradient``, ``G``, ``r`` and ``hessian()`` on the box ``theta`` (ball array).
-
-        With ``center`` (exact balls inside the box) the probabilities are enclosed by :func:`tight_probabilities`.
-        """
-        return BoxState(self.model, theta, self.m_data, self.arith, center)
-
-    def gradient_at(self, theta):
-        return self.state(theta).gradient
-
-    def add_known_root(self, root: dict) -> None:
-        """Remember a certified zero (its enclosure) for :func:`_known_root_decides`."""
-        enc = root["enclosure"]
-        self.known_roots.append((tuple(Fraction(v) for v in enc["lo"]), tuple(Fraction(v) for v in enc["hi"]), root))
-
-    def strictly_concave_on(self, R: Box) -> bool:
-        r"""``True`` when :math:`\ell` is proved strictly concave on the box ``R``: the curvature term
-        :math:`\sum_A r_A\nabla^2 J_A` is exactly zero on ``R`` (every :math:`\nabla^2 J_A` encloses to the exact ball 0:
-        :math:`J` affine in :math:`\theta`) and :math:`G` has full column rank on ``R``, so :math:`H = -G^\top C G \prec 0`
-        (:math:`C \succ 0` for every strictly positive :math:`p_\theta`, E2). Then :math:`\nabla\ell` has at most one zero in ``R``."""
-        if self._affine is False:
-            return False
-        X = R.balls(INFLATION)
-        d2F = self.model.energy_hessian(X, self.arith)
-        if not all(v.is_zero() for v in np.asarray(d2F).ravel()):
-            self._affine = False  # never tried again (a shortcut: it only gives up a proof)
-            return False
-        G = self.state(X, R.balls(Fraction(-1))).G
-        return G.shape[0] >= G.shape[1] and self.full_row_rank(G.T)
-
-    def consistent_point_exists(self, box: Box) -> bool:
-        r"""Is a data-consistent point proved to lie in ``box``? Krawczyk on :math:`J(\theta) = J^D` over ``D`` coordinates
-        :math:`S` (pivoted QR of :math:`G` at the midpoint), the others held at the midpoint: a zero there has
-        :math:`r = 0`, so :math:`\nabla\ell = G^\top r = 0` (a fixed point, data-consistent, in the box)."""
-        import scipy.linalg
-        from theory.effective import jacobian, model_couplings
-
-        arith = self.arith
-        c, X = box.balls(Fraction(-1)), box.balls()
-        Gm = _mids(jacobian(self.model, c, arith))
-        if not np.all(np.isfinite(Gm)):
-            return False
-        S = sorted(scipy.linalg.qr(Gm, pivoting=True)[2][: self.D])
-
-        def theta(z):
-            th = c.copy()
-            th[S] = z
-            return th
-
-        J_data = self.target.coupling_array(arith)
-        zc, Z = c[S], X[S]
-        Jc = jacobian(self.model, theta(zc), arith)[:, S]
-        Jm = _mids(Jc)
-        if not np.all(np.isfinite(Jm)) or np.linalg.cond(Jm) > 1e14:
-            return False
-        Y = _to_balls(np.linalg.inv(Jm))
-        f = model_couplings(self.model, theta(zc), arith) - J_data
-        K = zc - Y @ f + (_to_balls(np.eye(self.D)) - Y @ jacobian(self.model, theta(Z), arith)[:, S]) @ (Z - zc)
-        return all(_inside(K[i], Z[i]) for i in range(self.D))
-
-    def full_row_rank(self, G) -> bool:
-        r"""``True`` when the ball matrix ``G`` (``D x P``) has full row rank for every matrix it encloses.
-
-        Columns ``S`` from a pivoted QR of :math:`\mathrm{mid}\,G^\top`; with :math:`Y \approx G_S^{-1}`, strict diagonal
-        dominance of :math:`Y G_S` proves every enclosed :math:`G_S` nonsingular.
-        """
-        D, P = G.shape
-        if P < D:
-            return False
-        import scipy.linalg
-
-        Gm = _mids(G)
-        if not np.all(np.isfinite(Gm)):
-            return False
-        _, _, perm = scipy.linalg.qr(Gm, pivoting=True)
-        A = G[:, sorted(perm[:D])]
-        try:
-            Y = np.linalg.inv(_mids(A))
-        except np.linalg.LinAlgError:
-            return False
-        if not np.all(np.isfinite(Y)):
-            return False
-        return _diagonally_dominant(_to_balls(Y) @ A)
-
-
-def _diagonally_dominant(B) -> bool:
-    """Every matrix enclosed by ``B`` is strictly diagonally dominant by rows (so nonsingular)."""
-    D = B.shape[0]
-    for i in range(D):
-        off = sum((abs(B[i, j]) for j in range(D) if j != i), start=B[i, i] * 0)
-        if not (bool(B[i, i] - off > 0) or bool(B[i, i] + off < 0)):
-            return False
-    return True
-
-
-def _regular(M) -> bool:
-    """Every matrix enclosed by the ball matrix ``M`` is nonsingular (preconditioned diagonal dominance)."""
-    Mm = _mids(M)
-    if not np.all(np.isfinite(Mm)) or np.linalg.cond(Mm) > 1e14:
-        return False
-    return _diagonally_dominant(_to_balls(np.linalg.inv(Mm)) @ M)
+#: the manifold (slice) test is tried on boxes at most this many minimum widths wide (it fails on wider ones)
+MANIFOLD_WIDTHS = 16
 
 
 def _holds_known_root(system: BoxSystem, box: Box) -> bool:
@@ -255,6 +57,8 @@ def _known_root_decides(system: BoxSystem, box: Box):
     Tried for the known zeros whose hull with the box is at most twice as wide as the box."""
     for lo, hi, root in system.known_roots:
         R = Box("hull", tuple(map(min, lo, box.lo)), tuple(map(max, hi, box.hi)))
+        if R.width > 2 * box.width and system._affine is False:
+            continue
         if system.strictly_concave_on(R):
             why = "l strictly concave (zero curvature term, G of full column rank) on the hull of the box and a certified zero"
         elif R.width <= 2 * box.width and _regular(system.state(R.balls(INFLATION), R.balls(Fraction(-1))).hessian()):
@@ -295,114 +99,13 @@ def _seed_root(system: BoxSystem, box: Box, c, gc, Hc, steps: int = 25):
     centre = tuple(Fraction(float(v)) for v in x)
     small = Box("seed", tuple(v - radius for v in centre), tuple(v + radius for v in centre))
     cs, Xs = small.balls(Fraction(-1)), small.balls()
-    K = _krawczyk(system, cs, Xs, system.state(Xs, cs).hessian())
+    K = _krawczyk(system, cs, list(range(system.P)), Xs, system.state(Xs, cs).hessian())
     if K is None or not all(_inside(K[i], Xs[i]) for i in range(len(x))):
         return None
-    E = _tighten(system, K)
+    E = _tighten(system, cs, list(range(system.P)), K)
     root = root_facts(system, E, "seed", (small.lo, small.hi))
     system.add_known_root(root)
     return root
-
-
-def tight_probabilities(model, X, c, arith):
-    r""":math:`p_\theta(s) = 1/\sum_{s'} e^{F(s') - F(s)}` over the box ``X`` with the differences in mean-value form.
-
-    :math:`F(s';\theta) - F(s;\theta) \in F(s';c) - F(s;c) + (\partial F(s';X) - \partial F(s;X))\cdot(X - c)`,
-    intersected with the natural enclosure: :math:`e^F/Z` evaluated naively loses the correlation of numerator and
-    denominator (a width :math:`e^{2w}` where this has :math:`e^{O(w^2)}` for the linear part).
-    """
-    Fc = model.energy(c, arith)
-    FX = model.energy(X, arith)
-    dFX = model.energy_grad(X, arith)
-    dX = X - c
-    S = len(Fc)
-    p = np.empty(S, dtype=object)
-    for s in range(S):
-        total = None
-        for t in range(S):
-            if t == s:
-                term = Fc[s] * 0 + 1
-            else:
-                mv = (Fc[t] - Fc[s]) + (dFX[t] - dFX[s]) @ dX
-                diff = _meet(mv, FX[t] - FX[s])
-                term = diff.exp()
-            total = term if total is None else total + term
-        p[s] = _meet(1 / total, _UNIT)
-    return p
-
-
-def _meet(a, b):
-    """The intersection of two enclosures of the same number (``a`` alone if Arb refuses: still an enclosure)."""
-    try:
-        return a.intersection(b)
-    except ValueError:
-        return a
-
-
-_UNIT = _flint().arb(0.5, 0.5)  # [0, 1], exact endpoints
-_SIGNED = _flint().arb(0, 1)  # [-1, 1]
-
-
-def _moments_mean_value(model, X, c, arith, mbm, G, rounds: int = 2):
-    r"""Moments on the box in mean-value form, intersected with ``mbm``: for every mask :math:`M`,
-
-    .. math:: m_M(X) \subset m_M(c) + \sum_A \mathrm{Cov}(\chi_M, \chi_A)(X)\, G_A(X)\,(X - c),
-
-    since :math:`\partial m_M/\partial\theta = \mathrm{Cov}(\chi_M, \partial F) = \sum_A \mathrm{Cov}(\chi_M,\chi_A)\,\partial J_A/\partial\theta`
-    (the covariances from the current enclosure, :math:`m_{M\triangle A} - m_M m_A`, each in :math:`[-1, 1]`)."""
-    from theory.conventions import canonical_masks
-    from theory.effective import model_probabilities, moments_by_mask
-
-    masks = canonical_masks(model.n)
-    at_c = moments_by_mask(model_probabilities(model, c, arith))
-    dX = X - c
-    for _ in range(rounds):
-        cov = np.array([[_meet(mbm[M ^ a] - mbm[M] * mbm[a], _SIGNED) for a in masks] for M in range(1, len(mbm))],
-                       dtype=object)
-        slope = cov @ G
-        new = mbm.copy()
-        for M in range(1, len(mbm)):
-            new[M] = _meet(mbm[M], at_c[M] + slope[M - 1] @ dX)
-        mbm = new
-    return mbm
-
-
-class BoxState:
-    r""":math:`p, m, G, r, \nabla\ell = G^\top r` and :math:`H = \sum_A r_A\nabla^2J_A - G^\top CG` on a box (as :class:`theory.flow.FlowState`)."""
-
-    def __init__(self, model, theta, m_data, arith, center=None):
-        from theory.effective import jacobian, model_probabilities, moments_by_mask
-        from theory.walsh import to_canonical
-
-        self.model, self.theta, self.arith, self.n, self.center = model, theta, arith, model.n, center
-        p = model_probabilities(model, theta, arith) if center is None else tight_probabilities(model, theta, center, arith)
-        mbm = moments_by_mask(p)
-        if center is not None:  # every moment lies in [-1, 1] (intersections only tighten)
-            mbm = np.array([_meet(v, _SIGNED) for v in mbm], dtype=object)
-        mbm[0] = mbm[0] * 0 + 1  # total mass, exactly
-        self.G = jacobian(model, theta, arith)
-        if center is not None:
-            mbm = _moments_mean_value(model, theta, center, arith, mbm, self.G)
-        self.p, self.m_by_mask = p, mbm
-        self.m = to_canonical(mbm, self.n)
-        self.r = m_data - self.m
-        self.gradient = self.G.T @ self.r
-
-    @property
-    def C(self):
-        r"""Fisher matrix; on a box intersected with :math:`|C_{AB}| \le 1` (Cauchy-Schwarz) and :math:`C_{AA} \in [0, 1]`."""
-        from theory.effective import covariance
-
-        C = covariance(self.m_by_mask, self.n)
-        if self.center is not None:
-            C = np.array([[_meet(v, _UNIT if i == j else _SIGNED) for j, v in enumerate(row)]
-                          for i, row in enumerate(C)], dtype=object)
-        return C
-
-    def hessian(self):
-        from theory.flow import curvature_term
-
-        return curvature_term(self.model, self.theta, self.r, self.arith) - (self.G.T @ self.C) @ self.G
 
 
 @dataclass
@@ -416,17 +119,20 @@ class Outcome:
     removed: Fraction = Fraction(0)  # volume cut off by a contraction (proved free of zeros)
     seed: dict | None = None  # a zero certified from a Newton point found from the box's midpoint
     exists: bool = False  # consistent boxes: a data-consistent point proved to lie in the box
+    manifold: dict | None = None  # manifold boxes: dimension, free coordinates, kind, inertia (enumerate_manifold)
 
 
-def _krawczyk(system: BoxSystem, c, X, HX, fc=None, Hc=None):
-    """``K(X) = c - Y f(c) + (I - Y f'(X))(X - c)`` with :math:`Y \\approx H(c)^{-1}` (``None`` if ``H(c)`` is singular)."""
+def _krawczyk(system: BoxSystem, c, f: list[int], X, HX, fc=None, Hc=None):
+    """``K(X) = c - Y f(c) + (I - Y f'(X))(X - c)`` on the coordinates ``f`` (the others held at ``c``), with
+    :math:`Y \approx H_{ff}(c)^{-1}`; ``c``, ``X``, ``HX`` (and ``fc``, ``Hc``) are full-size. ``None`` if
+    :math:`H_{ff}(c)` is singular."""
     if fc is None or Hc is None:
         point = system.state(c)
         fc, Hc = point.gradient, point.hessian()
-    Hm = _mids(Hc)
+    Hm = _mids(Hc[np.ix_(f, f)])
     if not np.all(np.isfinite(Hm)) or np.linalg.cond(Hm) > 1e14:
         return None
-    return krawczyk_operator(c, fc, _to_balls(np.linalg.inv(Hm)), HX, X)
+    return krawczyk_operator(c[f], fc[f], _to_balls(np.linalg.inv(Hm)), HX[np.ix_(f, f)], X[f])
 
 
 def _disjoint(a, b) -> bool:
@@ -434,67 +140,109 @@ def _disjoint(a, b) -> bool:
 
 
 def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
-    """One step of the branch and bound on ``box`` (see the module docstring for the classes)."""
-    P = system.P
+    """One step of the branch and bound on ``box`` (see the module docstring for the classes); on a pinned box
+    (:mod:`verify.enumerate_reduce`) the tests run over its free coordinates."""
+    f = box.free
     c = box.balls(Fraction(-1))  # radius 0: the midpoint as exact balls
     X = box.balls()
     Xi = box.balls(INFLATION)
+    if not f:
+        return _pinned_point(system, box, c)
     st = system.state(Xi, c)
     g = st.gradient
-    for i in range(P):
+    for i in range(system.P):
         if _excludes_zero(g[i]):
             return Outcome("excluded", f"interval enclosure of component {i + 1} of the gradient")
     point = system.state(c)
     gc = point.gradient
     HX = st.hessian()
     mv = gc + HX @ (Xi - c)
-    for i in range(P):
+    for i in range(system.P):
         if _excludes_zero(mv[i]):
             return Outcome("excluded", f"mean-value enclosure of component {i + 1} of the gradient")
     v = _to_balls(np.array([float(x.mid()) for x in gc]))
     if np.all(np.isfinite([float(x.mid()) for x in v])) and _excludes_zero(v @ gc + (v @ HX) @ (Xi - c)):
         return Outcome("excluded", "mean-value enclosure of the gradient along its value at the midpoint")
-    full = system.full_row_rank(st.G)
-    if full:
-        for A in range(system.D):
+    rows = full_rows(st.G)
+    full = len(rows) == system.D and system.full_row_rank(st.G)
+    support = not full and 0 < len(rows) < system.D and system.full_row_rank(st.G[rows])
+    if full or support:
+        for A in rows:
             if _excludes_zero(st.r[A]):
-                return Outcome("excluded", f"G has full row rank and the residual r_{A + 1} is not 0")
+                return Outcome("excluded", f"G has full row rank on its moving rows and the residual r_{A + 1} is not 0")
+    if not full and not support:
+        reduced = reduce_box(system, box, Xi, HX)
+        if reduced is not None:
+            names = ", ".join(system.model.params[k].label for k in reduced[1])
+            return Outcome("reduced", f"every fixed point of the box has {names} = 0 (reduction)", [reduced[0]])
     Hc = point.hessian()
-    K = _krawczyk(system, c, Xi, HX, gc, Hc)
+    K = _krawczyk(system, c, f, Xi, HX, gc, Hc)
     if K is not None:
-        for i in range(P):
-            if _disjoint(K[i], X[i]):
-                return Outcome("excluded", f"Krawczyk: K(X) misses the box in component {i + 1}")
-        if all(_inside(K[i], Xi[i]) for i in range(P)):
-            E = _tighten(system, K)
-            if any(_disjoint(E[i], X[i]) for i in range(P)):
+        for i, k in enumerate(f):
+            if _disjoint(K[i], X[k]):
+                return Outcome("excluded", f"Krawczyk: K(X) misses the box in component {k + 1}")
+        if all(_inside(K[i], Xi[k]) for i, k in enumerate(f)):
+            E = _tighten(system, c, f, K)
+            if any(_disjoint(E[k], X[k]) for k in f):
                 return Outcome("excluded", "the only zero of the inflated box lies outside the box")
             root = describe_root(system, E, box)
             return Outcome("isolated", "Krawczyk: exactly one zero in the inflated box", root=root)
-        finite = all(k.is_finite() for k in K)
-        lo = tuple(max(box.lo[i], ball_fraction(K[i], False)) for i in range(P)) if finite else box.lo
-        hi = tuple(min(box.hi[i], ball_fraction(K[i], True)) for i in range(P)) if finite else box.hi
-        if finite and all(a < b for a, b in zip(lo, hi)):
-            small = Box(box.id + ".c", lo, hi)
-            vol, small_vol = box_volume(box), box_volume(small)
-            if small_vol <= CONTRACTION_GAIN * vol:
-                return Outcome("contracted", "X ∩ K(X): the rest holds no zero", [small], removed=vol - small_vol)
-    if full and P > system.D:
+        contracted = _contract(box, f, K)
+        if contracted is not None:
+            return contracted
+    if support and len(f) > len(rows):
+        facts = support_manifold(system, box, st, HX, rows, f)
+        return Outcome("manifold", f"G has full row rank on its {len(rows)} moving rows: every fixed point of the box has "
+                       "r = 0 there (F2 on the support), a manifold of fixed points", manifold=facts)
+    if full and len(f) > system.D:
         return Outcome("consistent", "G has full row rank on the box (F2, region form)",
                        exists=system.consistent_point_exists(box))
-    known = _known_root_decides(system, box)
+    known = None if box.pinned else _known_root_decides(system, box)
     if known is not None:
         return known
+    if not full and box.width <= MANIFOLD_WIDTHS * min_width:
+        found = manifold_test(system, box, Xi, HX, st)
+        if found is not None:
+            return Outcome(found[0], found[1], manifold=found[2])
     if box.width <= min_width:
         if full:
             return Outcome("consistent", "G has full row rank on the box (F2, region form); not isolated")
         return Outcome("undecided", "minimum width reached")
     system.boxes_seen += 1
     seed = None
-    if K is not None and system.seed_attempts <= SEED_SHARE * system.boxes_seen + 3 and not _holds_known_root(system, box):
+    if (K is not None and not box.pinned and system.seed_attempts <= SEED_SHARE * system.boxes_seen + 3
+            and not _holds_known_root(system, box)):
         system.seed_attempts += 1
         seed = _seed_root(system, box, c, gc, Hc)
     return Outcome("split", "bisected", box.bisect(_smear_direction(box, HX)), seed=seed)
+
+
+def _contract(box: Box, f: list[int], K) -> Outcome | None:
+    """``X ∩ K(X)`` on the free coordinates when it keeps at most :data:`CONTRACTION_GAIN` of the volume."""
+    if not all(k.is_finite() for k in K):
+        return None
+    lo, hi = list(box.lo), list(box.hi)
+    for i, k in enumerate(f):
+        lo[k] = max(box.lo[k], ball_fraction(K[i], False))
+        hi[k] = min(box.hi[k], ball_fraction(K[i], True))
+    if not all(lo[k] < hi[k] for k in f):
+        return None
+    small = Box(box.id + ".c", tuple(lo), tuple(hi), box.scale)
+    vol, small_vol = box_volume(box), box_volume(small)
+    if small_vol > CONTRACTION_GAIN * vol:
+        return None
+    return Outcome("contracted", "X ∩ K(X): the rest holds no zero", [small], removed=vol - small_vol)
+
+
+def _pinned_point(system: BoxSystem, box: Box, c) -> Outcome:
+    """A box pinned in every coordinate: a point whose gradient the reductions proved to be 0 (checked again)."""
+    g = system.state(c).gradient
+    if any(_excludes_zero(v) for v in g):
+        return Outcome("excluded", "the pinned point is not a zero of the gradient")
+    if not all(v.is_zero() for v in g):
+        return Outcome("undecided", "pinned point: the gradient is not proved to be 0")
+    return Outcome("isolated", "every coordinate pinned by reductions: the point is a fixed point",
+                   root=root_facts(system, c, box.id, (box.lo, box.hi)))
 
 
 def _smear_direction(box: Box, HX) -> int:
@@ -513,20 +261,21 @@ def _smear_direction(box: Box, HX) -> int:
     return int(np.argmax(smear))
 
 
-def _tighten(system: BoxSystem, E, steps: int = 4):
-    """Iterate ``E := E ∩ K(E)`` (each still holds the unique zero)."""
+def _tighten(system: BoxSystem, c, f: list[int], K, steps: int = 4):
+    """Iterate ``E := E ∩ K(E)`` on the free coordinates ``f`` (each still holds the unique zero); the pinned ones stay."""
+    E = c.copy()
+    E[f] = K
     for _ in range(steps):
         flint = _flint()
         mids = np.array([flint.arb(e.mid()) for e in E], dtype=object)
-        K = _krawczyk(system, mids, E, system.state(E, mids).hessian())
+        H = system.state(E, mids).hessian()
+        K = _krawczyk(system, mids, f, E, H)
         if K is None:
             break
-        new = []
-        for k, e in zip(K, E):
-            lo = max(k.lower(), e.lower())
-            hi = min(k.upper(), e.upper())
-            new.append(lo.union(hi))
-        E = np.array(new, dtype=object)
+        for k, e in zip(K, f):
+            lo = max(k.lower(), E[e].lower())
+            hi = min(k.upper(), E[e].upper())
+            E[e] = lo.union(hi)
     return E
 
 
@@ -585,3 +334,4 @@ def root_facts(system: BoxSystem, E, where: str, unique_in: tuple) -> dict:
         "lowest_inconsistent_order": min((orders[k] for k in nonzero), default=None),
         "residual_nonzero": [k + 1 for k in nonzero],
     }
+

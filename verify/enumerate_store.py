@@ -16,11 +16,12 @@ from fractions import Fraction
 
 from theory.errors import SpecError
 
-from .enumerate import Box, BoxSystem, box_volume, process_box
+from .box import Box, box_volume
+from .enumerate import BoxSystem, process_box
 
 __all__ = ["enumerate_fixed_points", "statement", "initial_box"]
 
-FINAL = ("excluded", "consistent", "isolated", "undecided")
+FINAL = ("excluded", "consistent", "isolated", "manifold", "undecided")
 
 
 def initial_box(P: int, lo, hi) -> Box:
@@ -84,7 +85,7 @@ class _Tally:
         P = len(start.lo)
         self.start = start
         self.total = box_volume(start)
-        self.counts = {k: 0 for k in FINAL} | {"contracted": 0, "split": 0}
+        self.counts = {k: 0 for k in FINAL} | {"contracted": 0, "split": 0, "reduced": 0}
         self.volume = {k: Fraction(0) for k in FINAL}
         self.roots: list[dict] = []
         self.duplicates = 0
@@ -92,9 +93,13 @@ class _Tally:
         self.undecided_lo = [None] * P
         self.undecided_hi = [None] * P
         self.reasons: dict[str, int] = {}
+        self.manifolds: list[tuple[Box, dict]] = []
 
-    def add(self, box: Box, cls: str, reason: str, root: dict | None, removed: Fraction, exists: bool = False):
+    def add(self, box: Box, cls: str, reason: str, root: dict | None, removed: Fraction, exists: bool = False,
+            manifold: dict | None = None):
         self.counts[cls] += 1
+        if manifold is not None:
+            self.manifolds.append((box, manifold))
         self.with_consistent_point += bool(exists)
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         self.volume["excluded"] += removed
@@ -136,7 +141,7 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
         box = Box.from_json(rec["box"])
         done.add(box.id)
         tally.add(box, rec["class"], rec["reason"], rec.get("root"), Fraction(rec.get("removed", "0")),
-                  rec.get("exists", False))
+                  rec.get("exists", False), rec.get("manifold"))
         for found in (rec.get("root"), rec.get("seed")):
             if found is not None:
                 system.add_known_root(found)
@@ -169,7 +174,7 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
 
             for box, result in _outcomes(system, queue, min_width, jobs, max_boxes, more):
                 processed += 1
-                tally.add(box, result.cls, result.reason, result.root, result.removed, result.exists)
+                tally.add(box, result.cls, result.reason, result.root, result.removed, result.exists, result.manifold)
                 for found in (result.root, result.seed):
                     if found is not None and not any(r is found for _, _, r in system.known_roots):
                         system.add_known_root(found)
@@ -181,6 +186,8 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
                         rec["root"] = result.root
                     if result.exists:
                         rec["exists"] = True
+                    if result.manifold is not None:
+                        rec["manifold"] = result.manifold
                     if result.seed is not None:
                         rec["seed"] = result.seed
                     out_fh.write(json.dumps(rec) + "\n")
@@ -263,6 +270,7 @@ def _result(tally: _Tally, start: Box, dps: int, min_width: Fraction, processed:
         "undecided_volume_fraction": fractions["undecided"],
         "undecided_hull": hull,
         "isolated_points": tally.roots,
+        "manifolds": manifold_components(tally.manifolds),
         "consistent_boxes_with_a_proved_data_consistent_point": tally.with_consistent_point,
         "duplicate_certificates": tally.duplicates,
         "reasons": tally.reasons,
@@ -273,6 +281,83 @@ def _result(tally: _Tally, start: Box, dps: int, min_width: Fraction, processed:
     }
     out["statement"] = statement(out, start)
     return out
+
+
+def _touch(a: Box, b: Box) -> bool:
+    return all(a.lo[i] <= b.hi[i] and b.lo[i] <= a.hi[i] for i in range(len(a.lo)))
+
+
+def manifold_components(manifolds: list[tuple[Box, dict]]) -> list[dict]:
+    r"""The manifold boxes grouped into components: union-find over boxes that touch or overlap (closed boxes meet)
+    and share dimension, kind, proof status, inertia and lowest inconsistent order. Each component is reported once:
+    its dimension, kind, nature, certified counts, the free coordinates its boxes used, its box count and hull."""
+    keys = ("dimension", "kind", "fixed_points", "nature", "negative", "positive", "lowest_inconsistent_order")
+    groups: dict[tuple, list[int]] = {}
+    for i, (_, facts) in enumerate(manifolds):
+        groups.setdefault(tuple(facts[k] for k in keys), []).append(i)
+    parent = list(range(len(manifolds)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for members in groups.values():
+        members = sorted(members, key=lambda i: manifolds[i][0].lo[0])
+        for a, i in enumerate(members):
+            bi = manifolds[i][0]
+            for j in members[a + 1 :]:
+                bj = manifolds[j][0]
+                if bj.lo[0] > bi.hi[0]:
+                    break
+                if _touch(bi, bj):
+                    parent[find(i)] = find(j)
+    comps: dict[int, dict] = {}
+    for i, (box, facts) in enumerate(manifolds):
+        c = comps.setdefault(find(i), {**{k: facts[k] for k in keys}, "zero": facts.get("zero"),
+                                       "proof": facts.get("proof"), "free": set(), "boxes": 0,
+                                       "hull": {"lo": list(box.lo), "hi": list(box.hi)}, "point": facts.get("point")})
+        c["free"].add(", ".join(facts["free"]))
+        c["boxes"] += 1
+        c["boxes_with_a_proved_point"] = c.get("boxes_with_a_proved_point", 0) + bool(facts.get("exists"))
+        c["hull"]["lo"] = [min(a, b) for a, b in zip(c["hull"]["lo"], box.lo)]
+        c["hull"]["hi"] = [max(a, b) for a, b in zip(c["hull"]["hi"], box.hi)]
+    out = []
+    for c in comps.values():
+        c["free"] = sorted(c["free"])
+        c["hull"] = {"lo": [float(v) for v in c["hull"]["lo"]], "hi": [float(v) for v in c["hull"]["hi"]]}
+        out.append(c)
+    return sorted(out, key=lambda c: (c["dimension"], str(c["kind"]), str(c["lowest_inconsistent_order"]), c["hull"]["lo"]))
+
+
+def _manifold_parts(components: list[dict]) -> list[str]:
+    """The components in words, grouped by what they share (their count first)."""
+    groups: dict[tuple, list[dict]] = {}
+    for c in components:
+        groups.setdefault((c["dimension"], c["kind"], c["fixed_points"], c["nature"], c["lowest_inconsistent_order"]),
+                          []).append(c)
+    parts = []
+    for (d, kind, fixed, nature, order), members in groups.items():
+        count = sum(1 for c in members if c["boxes_with_a_proved_point"])
+        free = sorted({f for c in members for f in c["free"]})
+        detail = nature + (f", inconsistent at order {order}" if order is not None else "")
+        detail += f"; free coordinate{'s' if len(free) > 1 or ',' in free[0] else ''} {'; '.join(free)}"
+        if len(members) > count:
+            rest = len(members) - count
+            detail += (f"; {rest} more group{'s' if rest > 1 else ''} of boxes where any fixed point would lie on such "
+                       "a manifold, none proved there")
+        if fixed and not count:
+            parts.append(f"no fixed point proved in {len(members)} group{'s' if len(members) > 1 else ''} of boxes "
+                         f"where any would lie on a {d}-dimensional manifold of {kind} fixed points ({detail})")
+        elif fixed:
+            what = "spurious fixed points" if kind == "spurious" else "fixed points of undetermined kind"
+            noun = "manifold" if count == 1 else "manifolds"
+            parts.append(f"{count} {d}-dimensional {noun} of {what} ({detail})")
+        else:
+            parts.append(f"{count} group{'s' if count > 1 else ''} of boxes where every fixed point lies on a "
+                         f"{d}-dimensional graph, not proved to be fixed points ({kind}; {detail})")
+    return parts
 
 
 def _box_text(start: Box) -> str:
@@ -300,6 +385,7 @@ def statement(result: dict, start: Box) -> str:
         noun = "point" if count == 1 else "points"
         parts.append(f"{count} isolated {kind_text} {noun} ({detail})" if kind != "undetermined"
                      else f"{count} isolated {kind_text} ({detail})")
+    parts += _manifold_parts(result.get("manifolds", []))
     edge = sum(1 for root in result["isolated_points"] if not root.get("in_box", True))
     if edge:
         parts.append(f"({edge} of these enclosed within a hair of the box's boundary: possibly just outside it)")
