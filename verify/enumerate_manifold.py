@@ -58,6 +58,8 @@ __all__ = ["nearby_fixed_point", "free_coordinates", "manifold_facts", "slice_kr
 
 #: relative threshold of a numerically zero eigenvalue of H at the Gauss-Newton point
 KERNEL_TOL = 1e-7
+#: radius of the Krawczyk boxes around a Gauss-Newton point (existence of a zero on a slice)
+TINY = Fraction(1, 2**34)
 
 
 def _m64(system):
@@ -197,6 +199,13 @@ def _dead_conditions(system, Z: tuple, ys: tuple, xprime: tuple) -> bool:
     return cache[key]
 
 
+def _tiny_around(values, outer) -> np.ndarray:
+    """Balls of radius :data:`TINY` around ``values`` when they lie inside the balls ``outer`` (a Krawczyk box around a
+    Gauss-Newton point contracts at once), else ``outer`` itself."""
+    tiny = np.array([_ball(Fraction(float(v)), TINY) for v in values], dtype=object)
+    return tiny if all(_strictly_inside(a, b) for a, b in zip(tiny, outer)) else outer
+
+
 def fixed_by_dead_directions(system, box, xs: list[int], ys: list[int], theta0: np.ndarray, Xx) -> bool:
     """The dead-direction proof of the module docstring: ``True`` when the graph is the flat piece
     :math:`\\{x'^*\\} \\times \\{0_Z\\} \\times Y` of fixed points."""
@@ -207,7 +216,7 @@ def fixed_by_dead_directions(system, box, xs: list[int], ys: list[int], theta0: 
     if not xprime or not _dead_conditions(system, Z, tuple(ys), xprime):
         return False
     pos = {k: i for i, k in enumerate(xs)}
-    Xp = np.array([Xx[pos[k]] for k in xprime], dtype=object)
+    Xp = _tiny_around([theta0[k] for k in xprime], np.array([Xx[pos[k]] for k in xprime], dtype=object))
     theta = np.empty(system.P, dtype=object)
     theta[list(Z)] = _exact_balls([Fraction(0)] * len(Z))
     theta[list(ys)] = _exact_balls([box.mid[k] for k in ys])
@@ -295,6 +304,7 @@ def exists_on_slice(system, box, xs: list[int], ys: list[int], theta0) -> bool:
     x0 = [min(max(Fraction(float(theta0[k])), box.lo[k]), box.hi[k]) for k in xs]
     theta[ys] = centre[ys] = _exact_balls(y0)
     centre[xs] = _exact_balls(x0)
+    theta[xs] = _tiny_around([theta0[k] for k in xs], theta[xs])
     point = system.state(centre)
     Hm = np.array([[float(v.mid()) for v in row] for row in point.hessian()[np.ix_(xs, xs)]])
     if not np.all(np.isfinite(Hm)) or np.linalg.cond(Hm) > 1e12:
@@ -304,6 +314,28 @@ def exists_on_slice(system, box, xs: list[int], ys: list[int], theta0) -> bool:
     X = box.balls()
     return all(_strictly_inside(K[i], theta[k]) and not bool(K[i].upper() < X[k].lower())
                and not bool(X[k].upper() < K[i].lower()) for i, k in enumerate(xs))
+
+
+def _dead_line_elsewhere(system, box, xs, ys, theta0) -> str | None:
+    r"""Exclusion next to a flat piece of dead directions: when the Gauss-Newton point has :math:`\theta_Z = 0` but the
+    box does not reach :math:`0` in some :math:`k \in Z`, the dead-direction proof on the hull :math:`R` of the box and
+    :math:`\{\theta_Z = 0\}` (with :math:`H_{xx}` regular on :math:`R`) shows that every fixed point of :math:`R` has
+    :math:`\theta_Z = 0`: none lies in the box."""
+    from .box import Box
+    from .enumerate_system import _regular
+
+    Z = [k for k in xs if abs(theta0[k]) < 1e-9]
+    if not Z or all(box.lo[k] <= 0 <= box.hi[k] for k in Z):
+        return None
+    lo, hi = list(box.lo), list(box.hi)
+    for k in Z:
+        lo[k], hi[k] = min(lo[k], Fraction(0)), max(hi[k], Fraction(0))
+    R = Box(box.id + ".hull", tuple(lo), tuple(hi), box.scale)
+    Ri = R.balls(INFLATION)
+    H = system.state(Ri, R.balls(Fraction(-1))).hessian()
+    if not _regular(H[np.ix_(xs, xs)]) or not fixed_by_dead_directions(system, R, xs, ys, theta0, Ri[xs]):
+        return None
+    return "every fixed point of the hull of the box and the dead directions' zero set has them at 0 (not in the box)"
 
 
 def manifold_test(system, box, Xi, HX, st):
@@ -320,6 +352,9 @@ def manifold_test(system, box, Xi, HX, st):
         return None
     ys = [f[k] for k in ys]
     xs = [k for k in f if k not in ys]
+    off = _dead_line_elsewhere(system, box, xs, ys, theta0)
+    if off is not None:
+        return "excluded", off, None
     if not _regular(HX[np.ix_(xs, xs)]):
         return None
     sk = slice_krawczyk(system, box, Xi, HX, xs, ys, theta0, H0)

@@ -343,7 +343,7 @@ def _manifold_parts(components: list[dict]) -> list[str]:
         free = sorted({f for c in members for f in c["free"]})
         detail = nature + (f", inconsistent at order {order}" if order is not None else "")
         detail += f"; free coordinate{'s' if len(free) > 1 or ',' in free[0] else ''} {'; '.join(free)}"
-        if len(members) > count:
+        if fixed and len(members) > count:
             rest = len(members) - count
             detail += (f"; {rest} more group{'s' if rest > 1 else ''} of boxes where any fixed point would lie on such "
                        "a manifold, none proved there")
@@ -355,7 +355,8 @@ def _manifold_parts(components: list[dict]) -> list[str]:
             noun = "manifold" if count == 1 else "manifolds"
             parts.append(f"{count} {d}-dimensional {noun} of {what} ({detail})")
         else:
-            parts.append(f"{count} group{'s' if count > 1 else ''} of boxes where every fixed point lies on a "
+            n = len(members)
+            parts.append(f"{n} group{'s' if n > 1 else ''} of boxes where every fixed point lies on a "
                          f"{d}-dimensional graph, not proved to be fixed points ({kind}; {detail})")
     return parts
 
