@@ -69,9 +69,9 @@ def main() -> None:
         from distributed import LocalCluster
 
         with LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-            start = time.perf_counter()
+            start, own0 = time.perf_counter(), time.process_time()
             remote = run_sweep(todo, Path(tmp) / "dask.jsonl", progress=False, scheduler=cluster.scheduler_address)
-            wall_dask = time.perf_counter() - start
+            wall_dask, own = time.perf_counter() - start, time.process_time() - own0
         cpu2, faults2 = _children()  # the workers are reaped when the cluster closes
         same = {k: _strip(v) for k, v in read_store(Path(tmp) / "dask.jsonl").items()} == \
             {k: _strip(v) for k, v in local.items()}
@@ -81,7 +81,8 @@ def main() -> None:
               f"{cpu_dask / cpu:.3f} of the local figure); stores equal: {same}; {len(remote)} records")
         print(f"CPU of the worker processes (robust to other load): {cpu1 - cpu0:.1f} s local, {cpu2 - cpu1:.1f} s in the "
               f"cluster's (with their start-up), ratio {(cpu2 - cpu1) / (cpu1 - cpu0):.3f}; page faults "
-              f"{faults1 - faults0} and {faults2 - faults1}")
+              f"{faults1 - faults0} and {faults2 - faults1}; this process (client, scheduler, nannies) {own:.1f} s CPU "
+              "during the cluster run")
 
 
 if __name__ == "__main__":
