@@ -31,7 +31,7 @@ import numpy as np
 
 from .box import Box, ball_fraction, box_volume
 from .certify import _flint, _strictly_inside as _inside, inertia, krawczyk_operator
-from .enumerate_manifold import manifold_test, support_manifold
+from .enumerate_manifold import consistent_point_near, manifold_test, support_manifold
 from .enumerate_reduce import reduce_box
 from .enumerate_system import INFLATION, BoxSystem, _excludes_zero, _mids, _regular, _to_balls, full_rows
 
@@ -196,7 +196,7 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
                        "r = 0 there (F2 on the support), a manifold of fixed points", manifold=facts)
     if full and len(f) > system.D:
         return Outcome("consistent", "G has full row rank on the box (F2, region form)",
-                       exists=system.consistent_point_exists(box))
+                       exists=system.consistent_point_exists(box) or consistent_point_near(system, box, st))
     known = None if box.pinned else _known_root_decides(system, box)
     if known is not None:
         return known

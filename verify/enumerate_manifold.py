@@ -287,12 +287,32 @@ def support_manifold(system, box, st, HX, rows: list[int], f: list[int]) -> dict
     ys = [k for k in f if k not in pivots]
     xs = sorted(pivots)
     facts = manifold_facts(system, box, st, HX, ys, "F2 on the moving rows of G")
+    facts["exists"], facts["point"] = _point_on_level_set(system, box, st, rows, xs, ys)
+    return facts
+
+
+def _point_on_level_set(system, box, st, rows, xs, ys) -> tuple[bool, list | None]:
+    r"""A zero of :math:`\partial_x\ell` at one :math:`y_0` (:func:`exists_on_slice`, around a Gauss-Newton point) with
+    :math:`G_{S,x}` regular on the box: there :math:`r_S = 0`, a fixed point in the box."""
     from .enumerate_system import _regular
 
     found = nearby_fixed_point(system, box)
     point = found[0] if found is not None else np.array([float(v) for v in box.mid])
-    facts["exists"] = _regular(st.G[rows][:, xs]) and exists_on_slice(system, box, xs, ys, point)
-    return facts
+    ok = _regular(st.G[rows][:, xs]) and exists_on_slice(system, box, xs, ys, point)
+    return ok, ([float(v) for v in point] if ok else None)
+
+
+def consistent_point_near(system, box, st) -> bool:
+    """A data-consistent point proved in a box where :math:`G` has full row rank: :func:`_point_on_level_set` with all
+    rows (:math:`r = 0`), on the pivots of a pivoted QR of :math:`G` at the midpoint."""
+    import scipy.linalg
+
+    f = box.free
+    Gm = np.array([[float(v.mid()) for v in row] for row in st.G[:, f]])
+    if not np.all(np.isfinite(Gm)):
+        return False
+    xs = sorted(f[k] for k in scipy.linalg.qr(Gm, pivoting=True)[2][: system.D])
+    return _point_on_level_set(system, box, st, list(range(system.D)), xs, [k for k in f if k not in xs])[0]
 
 
 def exists_on_slice(system, box, xs: list[int], ys: list[int], theta0) -> bool:
@@ -317,25 +337,29 @@ def exists_on_slice(system, box, xs: list[int], ys: list[int], theta0) -> bool:
 
 
 def _dead_line_elsewhere(system, box, xs, ys, theta0) -> str | None:
-    r"""Exclusion next to a flat piece of dead directions: when the Gauss-Newton point has :math:`\theta_Z = 0` but the
-    box does not reach :math:`0` in some :math:`k \in Z`, the dead-direction proof on the hull :math:`R` of the box and
-    :math:`\{\theta_Z = 0\}` (with :math:`H_{xx}` regular on :math:`R`) shows that every fixed point of :math:`R` has
-    :math:`\theta_Z = 0`: none lies in the box."""
+    r"""Exclusion next to a flat piece of dead directions: when the Gauss-Newton point :math:`\theta_0` (with
+    :math:`\theta_Z = 0`) lies outside the box in some coordinate of :math:`x`, the dead-direction proof on the hull
+    :math:`R` of the box and :math:`\theta_0` (with :math:`H_{xx}` regular on :math:`R`) shows that every fixed point of
+    :math:`R` is :math:`(x'^*, 0_Z, y)` with :math:`x'^*` within :data:`TINY` of :math:`\theta_0`: none lies in the box."""
     from .box import Box
     from .enumerate_system import _regular
 
     Z = [k for k in xs if abs(theta0[k]) < 1e-9]
-    if not Z or all(box.lo[k] <= 0 <= box.hi[k] for k in Z):
+    pt = {k: Fraction(0) if k in Z else Fraction(float(theta0[k])) for k in xs}
+    outside = [k for k in xs if not box.lo[k] + TINY < pt[k] < box.hi[k] - TINY]
+    if not Z or not outside:
         return None
     lo, hi = list(box.lo), list(box.hi)
-    for k in Z:
-        lo[k], hi[k] = min(lo[k], Fraction(0)), max(hi[k], Fraction(0))
+    for k in xs:
+        lo[k], hi[k] = min(lo[k], pt[k] - 2 * TINY), max(hi[k], pt[k] + 2 * TINY)
     R = Box(box.id + ".hull", tuple(lo), tuple(hi), box.scale)
     Ri = R.balls(INFLATION)
     H = system.state(Ri, R.balls(Fraction(-1))).hessian()
     if not _regular(H[np.ix_(xs, xs)]) or not fixed_by_dead_directions(system, R, xs, ys, theta0, Ri[xs]):
         return None
-    return "every fixed point of the hull of the box and the dead directions' zero set has them at 0 (not in the box)"
+    if not any(pt[k] + TINY < box.lo[k] or box.hi[k] < pt[k] - TINY for k in outside):
+        return None
+    return "every fixed point of the hull of the box and a dead-direction line lies on that line, outside the box"
 
 
 def manifold_test(system, box, Xi, HX, st):
@@ -372,6 +396,8 @@ def manifold_test(system, box, Xi, HX, st):
     elif fixed_by_dead_directions(system, box, xs, ys, theta0, Xi[xs]):
         proof = "dead directions: J does not depend on the free coordinates where the pinned ones are 0"
         everywhere = True
+    if proof is None and not all(box.lo[k] <= Fraction(float(theta0[k])) <= box.hi[k] for k in xs):
+        return None  # nothing proved, and the zero set seen is outside the box: bisect
     facts = manifold_facts(system, box, st, HX, ys, proof)
     facts["point"] = [float(v) for v in theta0]
     facts["exists"] = proof is not None and (everywhere or exists_on_slice(system, box, xs, ys, theta0))

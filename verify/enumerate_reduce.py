@@ -50,7 +50,7 @@ def structural_zeros(system, box, Xi) -> list[int]:
 
 
 def reduce_box(system, box, Xi, HX):
-    """The pinned box :math:`\{0_Z\} \times Y` when the two conditions of the module docstring hold, else ``None``."""
+    r"""The pinned box :math:`\{0_Z\} \times Y` when the two conditions of the module docstring hold, else ``None``."""
     Z = structural_zeros(system, box, Xi)
     if not Z or not _regular(HX[np.ix_(Z, Z)]):
         return None

@@ -320,6 +320,8 @@ def manifold_components(manifolds: list[tuple[Box, dict]]) -> list[dict]:
                                        "hull": {"lo": list(box.lo), "hi": list(box.hi)}, "point": facts.get("point")})
         c["free"].add(", ".join(facts["free"]))
         c["boxes"] += 1
+        if c["point"] is None or (facts.get("exists") and not c.get("boxes_with_a_proved_point")):
+            c["point"] = facts.get("point")
         c["boxes_with_a_proved_point"] = c.get("boxes_with_a_proved_point", 0) + bool(facts.get("exists"))
         c["hull"]["lo"] = [min(a, b) for a, b in zip(c["hull"]["lo"], box.lo)]
         c["hull"]["hi"] = [max(a, b) for a, b in zip(c["hull"]["hi"], box.hi)]
