@@ -232,7 +232,9 @@ def _parser() -> argparse.ArgumentParser:
     cp.add_argument("--gauge", choices=("spin", "boolean"), default="spin")
     en = sub.add_parser("enumerate", help="prove where every fixed point in a box is (interval branch and bound)")
     en.add_argument("case_file")
-    en.add_argument("--box", required=True, help="R for [-R, R]^P, or LO,HI")
+    en.add_argument("--box", required=True,
+                    help="R for [-R, R]^P, LO,HI, or bounds per parameter group: \"GROUP=LO,HI;GROUP=R\" (a bare R or "
+                         "LO,HI among them: the other groups)")
     en.add_argument("--dps", type=_dps, default=30)
     en.add_argument("--min-width", default=None, help="smallest box side before a box is left undecided (default: box/64)")
     en.add_argument("--max-boxes", type=lambda t: _whole(t, "the number of boxes"), default=100_000)

@@ -16,12 +16,11 @@ from fractions import Fraction
 
 from theory.errors import SpecError
 
-from .box import Box, box_volume
+from .box import Box
 from .enumerate import BoxSystem, process_box
+from .enumerate_report import Tally, result_document, statement
 
-__all__ = ["enumerate_fixed_points", "statement", "initial_box"]
-
-FINAL = ("excluded", "consistent", "isolated", "manifold", "undecided")
+__all__ = ["enumerate_fixed_points", "statement", "initial_box", "enumerate_document"]
 
 
 def initial_box(P: int, lo, hi) -> Box:
@@ -72,53 +71,6 @@ def _drop_torn_line(path: str) -> None:
             fh.truncate(data.rfind(b"\n") + 1)
 
 
-def _same_root(a: dict, b: dict) -> bool:
-    """Two certified zeros are the same when one's enclosure lies in the other's inflated box (unique there)."""
-    def inside(enc, box):
-        return all(Fraction(box["lo"][i]) <= Fraction(enc["lo"][i]) and Fraction(enc["hi"][i]) <= Fraction(box["hi"][i])
-                   for i in range(len(enc["lo"])))
-    return inside(a["enclosure"], b["inflated"]) or inside(b["enclosure"], a["inflated"])
-
-
-class _Tally:
-    def __init__(self, start: Box):
-        P = len(start.lo)
-        self.start = start
-        self.total = box_volume(start)
-        self.counts = {k: 0 for k in FINAL} | {"contracted": 0, "split": 0, "reduced": 0}
-        self.volume = {k: Fraction(0) for k in FINAL}
-        self.roots: list[dict] = []
-        self.duplicates = 0
-        self.with_consistent_point = 0
-        self.undecided_lo = [None] * P
-        self.undecided_hi = [None] * P
-        self.reasons: dict[str, int] = {}
-        self.manifolds: list[tuple[Box, dict]] = []
-
-    def add(self, box: Box, cls: str, reason: str, root: dict | None, removed: Fraction, exists: bool = False,
-            manifold: dict | None = None):
-        self.counts[cls] += 1
-        if manifold is not None:
-            self.manifolds.append((box, manifold))
-        self.with_consistent_point += bool(exists)
-        self.reasons[reason] = self.reasons.get(reason, 0) + 1
-        self.volume["excluded"] += removed
-        if cls in FINAL:
-            self.volume[cls] += box_volume(box)
-        if cls == "undecided":
-            for i, (a, b) in enumerate(zip(box.lo, box.hi)):
-                self.undecided_lo[i] = a if self.undecided_lo[i] is None else min(a, self.undecided_lo[i])
-                self.undecided_hi[i] = b if self.undecided_hi[i] is None else max(b, self.undecided_hi[i])
-        if root is not None:
-            enc = root["enclosure"]
-            root["in_box"] = all(self.start.lo[i] <= Fraction(enc["lo"][i]) and Fraction(enc["hi"][i]) <= self.start.hi[i]
-                                 for i in range(len(enc["lo"])))
-            if any(_same_root(root, other) for other in self.roots):
-                self.duplicates += 1
-            else:
-                self.roots.append(root)
-
-
 def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Fraction | None = None,
                            max_boxes: int = 100_000, store: str | None = None, case_json: dict | None = None,
                            progress: bool = False, system: BoxSystem | None = None,
@@ -133,7 +85,7 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
     header = _header(case_json or {}, start, dps, min_width)
     records = _read_store(store, header) if store else []
     system = system or BoxSystem(model, target, dps)
-    tally = _Tally(start)
+    tally = Tally(start)
     done: set[str] = set()
     created: dict[str, Box] = {start.id: start}
     order = [start.id]
@@ -205,7 +157,7 @@ def enumerate_fixed_points(model, target, lo, hi, dps: int = 30, min_width: Frac
     unprocessed = list(queue)
     for box in unprocessed:  # never dropped: counted as undecided, and said so
         tally.add(box, "undecided", "not processed (budget of boxes or time reached)", None, Fraction(0))
-    return _result(tally, start, dps, min_width, processed, resumed, len(unprocessed), seconds)
+    return result_document(tally, start, dps, min_width, processed, resumed, len(unprocessed), seconds)
 
 
 _WORKER: BoxSystem | None = None  # the system a forked worker inherits
@@ -253,208 +205,8 @@ def _outcomes(system: BoxSystem, queue: deque, min_width: Fraction, jobs: int, m
         _WORKER = None
 
 
-def _result(tally: _Tally, start: Box, dps: int, min_width: Fraction, processed: int, resumed: int, unprocessed: int,
-            seconds: float) -> dict:
-    total = tally.total
-    fractions = {k: float(v / total) for k, v in tally.volume.items()}
-    accounted = sum(tally.volume.values())
-    hull = None
-    if tally.counts["undecided"]:
-        hull = {"lo": [float(v) for v in tally.undecided_lo], "hi": [float(v) for v in tally.undecided_hi]}
-    out = {
-        "box": {"lo": [str(v) for v in start.lo], "hi": [str(v) for v in start.hi]},
-        "dps": dps, "min_width": str(min_width),
-        "counts": tally.counts,
-        "volume_fraction": fractions,
-        "volume_accounted": accounted == total,
-        "undecided_volume_fraction": fractions["undecided"],
-        "undecided_hull": hull,
-        "isolated_points": tally.roots,
-        "manifolds": manifold_components(tally.manifolds),
-        "consistent_boxes_with_a_proved_data_consistent_point": tally.with_consistent_point,
-        "duplicate_certificates": tally.duplicates,
-        "reasons": tally.reasons,
-        "boxes_processed": processed, "boxes_resumed": resumed, "boxes_unprocessed": unprocessed,
-        "seconds": round(seconds, 3),
-        "boxes_per_second": round(processed / seconds, 1) if seconds > 0 else None,
-        "complete": tally.counts["undecided"] == 0,
-    }
-    out["statement"] = statement(out, start)
-    return out
+def enumerate_document(*args, **kwargs) -> dict:
+    """The ``enumerate`` verb (:func:`verify.enumerate_cli.enumerate_document`)."""
+    from .enumerate_cli import enumerate_document as document
 
-
-def _touch(a: Box, b: Box) -> bool:
-    return all(a.lo[i] <= b.hi[i] and b.lo[i] <= a.hi[i] for i in range(len(a.lo)))
-
-
-def manifold_components(manifolds: list[tuple[Box, dict]]) -> list[dict]:
-    r"""The manifold boxes grouped into components: union-find over boxes that touch or overlap (closed boxes meet)
-    and share dimension, kind, proof status, inertia and lowest inconsistent order. Each component is reported once:
-    its dimension, kind, nature, certified counts, the free coordinates its boxes used, its box count and hull."""
-    keys = ("dimension", "kind", "fixed_points", "nature", "negative", "positive", "lowest_inconsistent_order")
-    groups: dict[tuple, list[int]] = {}
-    for i, (_, facts) in enumerate(manifolds):
-        groups.setdefault(tuple(facts[k] for k in keys), []).append(i)
-    parent = list(range(len(manifolds)))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for members in groups.values():
-        members = sorted(members, key=lambda i: manifolds[i][0].lo[0])
-        for a, i in enumerate(members):
-            bi = manifolds[i][0]
-            for j in members[a + 1 :]:
-                bj = manifolds[j][0]
-                if bj.lo[0] > bi.hi[0]:
-                    break
-                if _touch(bi, bj):
-                    parent[find(i)] = find(j)
-    comps: dict[int, dict] = {}
-    for i, (box, facts) in enumerate(manifolds):
-        c = comps.setdefault(find(i), {**{k: facts[k] for k in keys}, "zero": facts.get("zero"),
-                                       "proof": facts.get("proof"), "free": set(), "boxes": 0,
-                                       "hull": {"lo": list(box.lo), "hi": list(box.hi)}, "point": facts.get("point")})
-        c["free"].add(", ".join(facts["free"]))
-        c["boxes"] += 1
-        if c["point"] is None or (facts.get("exists") and not c.get("boxes_with_a_proved_point")):
-            c["point"] = facts.get("point")
-        c["boxes_with_a_proved_point"] = c.get("boxes_with_a_proved_point", 0) + bool(facts.get("exists"))
-        c["hull"]["lo"] = [min(a, b) for a, b in zip(c["hull"]["lo"], box.lo)]
-        c["hull"]["hi"] = [max(a, b) for a, b in zip(c["hull"]["hi"], box.hi)]
-    out = []
-    for c in comps.values():
-        c["free"] = sorted(c["free"])
-        c["hull"] = {"lo": [float(v) for v in c["hull"]["lo"]], "hi": [float(v) for v in c["hull"]["hi"]]}
-        out.append(c)
-    return sorted(out, key=lambda c: (c["dimension"], str(c["kind"]), str(c["lowest_inconsistent_order"]), c["hull"]["lo"]))
-
-
-def _manifold_parts(components: list[dict]) -> list[str]:
-    """The components in words, grouped by what they share (their count first)."""
-    groups: dict[tuple, list[dict]] = {}
-    for c in components:
-        groups.setdefault((c["dimension"], c["kind"], c["fixed_points"], c["nature"], c["lowest_inconsistent_order"]),
-                          []).append(c)
-    parts = []
-    for (d, kind, fixed, nature, order), members in groups.items():
-        count = sum(1 for c in members if c["boxes_with_a_proved_point"])
-        free = sorted({f for c in members for f in c["free"]})
-        detail = nature + (f", inconsistent at order {order}" if order is not None else "")
-        detail += f"; free coordinate{'s' if len(free) > 1 or ',' in free[0] else ''} {'; '.join(free)}"
-        if fixed and len(members) > count:
-            rest = len(members) - count
-            detail += (f"; {rest} more group{'s' if rest > 1 else ''} of boxes where any fixed point would lie on such "
-                       "a manifold, none proved there")
-        if fixed and not count:
-            parts.append(f"no fixed point proved in {len(members)} group{'s' if len(members) > 1 else ''} of boxes "
-                         f"where any would lie on a {d}-dimensional manifold of {kind} fixed points ({detail})")
-        elif fixed:
-            what = "spurious fixed points" if kind == "spurious" else "fixed points of undetermined kind"
-            noun = "manifold" if count == 1 else "manifolds"
-            parts.append(f"{count} {d}-dimensional {noun} of {what} ({detail})")
-        else:
-            n = len(members)
-            parts.append(f"{n} group{'s' if n > 1 else ''} of boxes where every fixed point lies on a "
-                         f"{d}-dimensional graph, not proved to be fixed points ({kind}; {detail})")
-    return parts
-
-
-def _box_text(start: Box) -> str:
-    P = len(start.lo)
-    if len(set(start.lo)) == 1 and len(set(start.hi)) == 1:
-        return f"[{_num(start.lo[0])}, {_num(start.hi[0])}]^{P}"
-    return " × ".join(f"[{_num(a)}, {_num(b)}]" for a, b in zip(start.lo, start.hi))
-
-
-def _num(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{float(q):g}"
-
-
-def statement(result: dict, start: Box) -> str:
-    """The result in words: the isolated points by kind and nature, the data-consistent set, what is left undecided."""
-    groups: dict[tuple, int] = {}
-    for root in result["isolated_points"]:
-        order = root["lowest_inconsistent_order"]
-        key = (root["kind"], root["nature"], order)
-        groups[key] = groups.get(key, 0) + 1
-    parts = []
-    for (kind, nature, order), count in sorted(groups.items(), key=lambda kv: str(kv[0])):
-        detail = nature + (f", inconsistent at order {order}" if order is not None else "")
-        kind_text = kind if kind != "undetermined" else "fixed point of undetermined kind"
-        noun = "point" if count == 1 else "points"
-        parts.append(f"{count} isolated {kind_text} {noun} ({detail})" if kind != "undetermined"
-                     else f"{count} isolated {kind_text} ({detail})")
-    parts += _manifold_parts(result.get("manifolds", []))
-    edge = sum(1 for root in result["isolated_points"] if not root.get("in_box", True))
-    if edge:
-        parts.append(f"({edge} of these enclosed within a hair of the box's boundary: possibly just outside it)")
-    consistent = result["counts"]["consistent"]
-    if consistent:
-        proved = result["consistent_boxes_with_a_proved_data_consistent_point"]
-        parts.append(f"fixed points only data-consistent in {consistent} boxes where G has full row rank "
-                     f"({100 * result['volume_fraction']['consistent']:.3g} % of the volume; a data-consistent point "
-                     f"proved to exist in {proved} of them)")
-    undecided = result["counts"]["undecided"]
-    if not parts:
-        parts.append("no fixed point")
-    text = f"in {_box_text(start)}: " + ", ".join(parts)
-    pct = 100 * result["undecided_volume_fraction"]
-    if undecided == 0:
-        return text + ", and nothing else; 0 % of the volume undecided"
-    unproc = result["boxes_unprocessed"]
-    extra = f", {unproc} of them not processed (budget reached)" if unproc else ""
-    return text + f"; elsewhere undecided: {undecided} boxes{extra}, {pct:.3g} % of the volume"
-
-
-#: the largest models the enumeration accepts (each box costs O(4^N P^2) ball operations)
-MAX_N, MAX_P = 6, 24
-
-
-def parse_box(text: str) -> tuple[Fraction, Fraction]:
-    """``"R"`` is ``[-R, R]``; ``"LO,HI"`` is ``[LO, HI]`` (the same interval for every parameter)."""
-    parts = [t.strip() for t in str(text).split(",")]
-    if len(parts) not in (1, 2) or not all(parts):
-        raise SpecError(f"--box must be R (for [-R, R]) or LO,HI, got {text!r}")
-    values = [_exact(t, "--box") for t in parts]
-    lo, hi = (-values[0], values[0]) if len(values) == 1 else tuple(values)
-    if not lo < hi:
-        raise SpecError(f"--box must have LO < HI (R > 0), got {text!r}")
-    if max(abs(lo), abs(hi)) > 1000:
-        raise SpecError(f"--box bounds must lie in [-1000, 1000], got {text!r}")
-    return lo, hi
-
-
-def _exact(text: str, flag: str) -> Fraction:
-    try:
-        value = Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise SpecError(f"{flag} expects numbers, got {text!r}") from None
-    return value
-
-
-def enumerate_document(case_file: str, box: str, dps: int, min_width: str | None, max_boxes: int,
-                       store: str | None, progress: bool, jobs: int = 1) -> dict:
-    """The ``enumerate`` verb: load the case, check the options, run :func:`enumerate_fixed_points`."""
-    from .cases import load_case
-
-    lo, hi = parse_box(box)
-    width = None
-    if min_width is not None:
-        width = _exact(min_width, "--min-width")
-        if not 0 < width <= hi - lo:
-            raise SpecError(f"--min-width must lie in (0, {hi - lo}], got {min_width!r}")
-    if max_boxes < 1:
-        raise SpecError(f"--max-boxes must be at least 1, got {max_boxes}")
-    case = load_case(case_file)
-    case.require("model", "target")
-    model = case.model
-    if model.n > MAX_N or model.P > MAX_P:
-        raise SpecError(f"enumerate handles N <= {MAX_N} spins and P <= {MAX_P} parameters; the case has N = {model.n}, "
-                        f"P = {model.P}")
-    spec = case.to_json()
-    spec.pop("params", None)
-    return enumerate_fixed_points(model, case.target, lo, hi, dps, width, max_boxes, store, spec, progress, jobs=jobs)
+    return document(*args, **kwargs)

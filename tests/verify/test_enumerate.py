@@ -221,3 +221,24 @@ def test_two_workers_reach_the_same_statement():
     _, _, two = _run(spec, [0.7, 0.3], 3, min_width=Fraction(1, 1024), jobs=2)
     _accounted(two)
     assert two["statement"] == one["statement"] and two["complete"]
+
+
+def test_cli_bounds_per_parameter_group(tmp_path, capsys):
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"model": {"family": "product", "n": 1}, "target": {"probabilities": [0.7, 0.3]}}))
+    out = tmp_path / "out.json"
+    assert main(["enumerate", str(case), "--box", "u=-3,3;v=1/2,3", "--json", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out.strip()
+    doc = json.loads(out.read_text())
+    assert doc["box"] == {"lo": ["-3", "1/2"], "hi": ["3", "3"]}
+    assert printed.startswith("in [-3, 3] × [0.5, 3]: ") and printed.endswith("0 % of the volume undecided")
+    assert main(["enumerate", str(case), "--box", "2;v=1/2,3", "--no-progress"]) == 0  # a default for u
+    assert capsys.readouterr().out.startswith("in [-2, 2] × [0.5, 3]: ")
+    for bad, words in ((["--box", "x=1;u=1;v=1"], "unknown parameter group 'x'; this model's groups are u, v"),
+                       (["--box", "u=3,1;v=1"], "--box u= must have LO < HI"),
+                       (["--box", "u=1"], "no bounds for the parameter group v"),
+                       (["--box", "u=a;v=1"], "--box u= expects numbers"),
+                       (["--box", "u=1;u=2;v=1"], "names the group 'u' twice")):
+        assert main(["enumerate", str(case), "--no-progress", *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("ebm-verify: error:") and err.count("\n") == 1 and words in err, err
