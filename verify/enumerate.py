@@ -31,7 +31,7 @@ import numpy as np
 
 from .box import Box, ball_fraction, box_volume
 from .certify import _flint, _strictly_inside as _inside, inertia, krawczyk_operator
-from .enumerate_manifold import consistent_point_near, manifold_test, support_manifold
+from .enumerate_manifold import consistent_point_near, manifold_test, slice_krawczyk, support_manifold
 from .enumerate_reduce import reduce_box
 from .enumerate_system import INFLATION, BoxSystem, _excludes_zero, _mids, _regular, _to_balls, full_rows
 
@@ -164,8 +164,9 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
     if np.all(np.isfinite([float(x.mid()) for x in v])) and _excludes_zero(v @ gc + (v @ HX) @ (Xi - c)):
         return Outcome("excluded", "mean-value enclosure of the gradient along its value at the midpoint")
     rows = full_rows(st.G)
-    full = len(rows) == system.D and system.full_row_rank(st.G)
-    support = not full and 0 < len(rows) < system.D and system.full_row_rank(st.G[rows])
+    Gf = st.G[:, f]  # on a pinned box the fixed points move in the free coordinates only
+    full = len(rows) == system.D and system.full_row_rank(Gf)
+    support = not full and 0 < len(rows) < system.D and system.full_row_rank(Gf[rows])
     if full or support:
         for A in rows:
             if _excludes_zero(st.r[A]):
@@ -190,6 +191,11 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
         contracted = _contract(box, f, K)
         if contracted is not None:
             return contracted
+    direct = [k for k in system.model.direct_parameters() if k in f]
+    if direct and len(direct) < len(f):
+        partial = _contract_direct(system, box, Xi, HX, Hc, direct)
+        if partial is not None:
+            return partial
     if support and len(f) > len(rows):
         facts = support_manifold(system, box, st, HX, rows, f)
         return Outcome("manifold", f"G has full row rank on its {len(rows)} moving rows: every fixed point of the box has "
@@ -232,6 +238,22 @@ def _contract(box: Box, f: list[int], K) -> Outcome | None:
     if small_vol > CONTRACTION_GAIN * vol:
         return None
     return Outcome("contracted", "X ∩ K(X): the rest holds no zero", [small], removed=vol - small_vol)
+
+
+def _contract_direct(system: BoxSystem, box: Box, Xi, HX, Hc, xs: list[int]) -> Outcome | None:
+    r"""Contraction on the direct parameters :math:`x` (F3: :math:`J_A = \theta_k + g`, e.g. ``rbm``'s fields), the
+    others :math:`y` ranging over the box: every zero of :math:`\partial_x\ell(\cdot, y)` in :math:`X` lies in the slice
+    operator :math:`K(X, Y)` (:func:`~verify.enumerate_manifold.slice_krawczyk`), so :math:`X \cap K` keeps every fixed
+    point. Along the direct parameters :math:`\ell` is concave (:math:`J` affine in them), so :math:`K` is narrow: the
+    fields follow the other parameters instead of being bisected."""
+    ys = [k for k in box.free if k not in xs]
+    sk = slice_krawczyk(system, box, Xi, HX, xs, ys, np.array([float(v) for v in box.mid]), _mids(Hc))
+    if sk is None:
+        return None
+    K = sk[0]
+    if any(_disjoint(K[i], Xi[k]) for i, k in enumerate(xs)):
+        return Outcome("excluded", "slice Krawczyk on the direct parameters misses the box")
+    return _contract(box, xs, K)
 
 
 def _pinned_point(system: BoxSystem, box: Box, c) -> Outcome:

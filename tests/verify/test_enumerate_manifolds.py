@@ -116,3 +116,15 @@ def test_rbm_paramagnetic_line_and_the_data_consistent_set():
     assert res["counts"]["consistent"] > 0 and res["consistent_boxes_with_a_proved_data_consistent_point"] > 0
     assert ("1 1-dimensional manifold of spurious fixed points (strict saddles, 1 unstable, inconsistent at order 2; "
             "free coordinate b[1])") in res["statement"]
+
+
+def test_pinned_boxes_resume_from_the_store(tmp_path):
+    # the reductions' pinned boxes (with the volume scale they stand for) survive an interruption
+    q = Fraction(1, 4)
+    store = tmp_path / "boxes.jsonl"
+    _, _, part = _product((-q,) * 6, (q,) * 6, max_boxes=300, store=str(store))
+    assert part["boxes_unprocessed"] > 0
+    assert any('"scale"' in line for line in store.read_text().splitlines())
+    _, _, full = _product((-q,) * 6, (q,) * 6, store=str(store))
+    _complete(full)
+    assert full["boxes_resumed"] == 300 and len(full["isolated_points"]) == 1
