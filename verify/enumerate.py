@@ -54,11 +54,12 @@ def _known_root_decides(system: BoxSystem, box: Box):
     (:math:`E \ni \theta^*`), :math:`\nabla\ell` is one-to-one on the convex :math:`R`
     (:math:`\nabla\ell(x) - \nabla\ell(y) = \bar H(x - y)`, :math:`\bar H` in the enclosure), so :math:`\theta^*` is its only
     zero there: :math:`X` is excluded when :math:`E \cap X = \emptyset`, and holds at most :math:`\theta^*` otherwise.
-    Tried for the known zeros whose hull with the box is at most twice as wide as the box."""
+    Tried for the known zeros whose hull with the box is at most twice as wide as the box (at most 5/4 as wide in every
+    free side once the curvature term is known not to vanish)."""
     for lo, hi, root in system.known_roots:
         R = Box("hull", tuple(map(min, lo, box.lo)), tuple(map(max, hi, box.hi)))
-        if R.width > 2 * box.width and system._affine is False:
-            continue
+        if system._affine is False and any(4 * (R.hi[k] - R.lo[k]) > 5 * (box.hi[k] - box.lo[k]) for k in box.free):
+            continue  # the zero is not next to the box: H is not regular on such a hull
         if system.strictly_concave_on(R):
             why = "l strictly concave (zero curvature term, G of full column rank) on the hull of the box and a certified zero"
         elif R.width <= 2 * box.width and _regular(system.state(R.balls(INFLATION), R.balls(Fraction(-1))).hessian()):

@@ -67,9 +67,15 @@ class BoxSystem:
         return self.state(theta).gradient
 
     def add_known_root(self, root: dict) -> None:
-        """Remember a certified zero (its enclosure) for :func:`_known_root_decides`."""
+        """Remember a certified zero (its enclosure) for :func:`_known_root_decides`, once: a zero whose enclosure lies
+        in the box where a known one is unique (``inflated``) is that one."""
         enc = root["enclosure"]
-        self.known_roots.append((tuple(Fraction(v) for v in enc["lo"]), tuple(Fraction(v) for v in enc["hi"]), root))
+        lo, hi = tuple(Fraction(v) for v in enc["lo"]), tuple(Fraction(v) for v in enc["hi"])
+        for _, _, other in self.known_roots:
+            box = other.get("inflated")
+            if box and all(Fraction(a) <= x and y <= Fraction(b) for a, b, x, y in zip(box["lo"], box["hi"], lo, hi)):
+                return
+        self.known_roots.append((lo, hi, root))
 
     def strictly_concave_on(self, R: Box) -> bool:
         r"""``True`` when :math:`\ell` is proved strictly concave on the box ``R``: the curvature term
