@@ -41,7 +41,8 @@ __all__ = ["Box", "BoxSystem", "Outcome", "process_box", "box_volume", "ball_fra
 CONTRACTION_GAIN = Fraction(1, 2)
 #: Newton seeds are tried from at most this share of the bisected boxes (each costs up to 25 evaluations)
 SEED_SHARE = 0.02
-#: the manifold (slice) test is tried on boxes at most this many minimum widths wide (it fails on wider ones)
+#: the manifold (slice) test and the contraction on the direct parameters are tried on boxes at most this many minimum
+#: widths wide (they fail on wider ones)
 MANIFOLD_WIDTHS = 16
 
 
@@ -193,7 +194,7 @@ def process_box(system: BoxSystem, box: Box, min_width: Fraction) -> Outcome:
         if contracted is not None:
             return contracted
     direct = [k for k in system.model.direct_parameters() if k in f]
-    if direct and len(direct) < len(f):
+    if direct and len(direct) < len(f) and box.width <= MANIFOLD_WIDTHS * min_width:
         partial = _contract_direct(system, box, Xi, HX, Hc, direct)
         if partial is not None:
             return partial

@@ -49,9 +49,25 @@ def structural_zeros(system, box, Xi) -> list[int]:
     return []
 
 
+#: a pattern of coordinates containing 0 is no longer tried on boxes of one width after this many failed reductions
+#: and no success (a shortcut that only gives up reductions: rbm's b = w = 0 are structural zeros whose H_ZZ is
+#: singular)
+GIVE_UP = 50
+
+
 def reduce_box(system, box, Xi, HX):
     r"""The pinned box :math:`\{0_Z\} \times Y` when the two conditions of the module docstring hold, else ``None``."""
+    pattern = tuple(k for k in box.free if box.lo[k] <= 0 <= box.hi[k])
+    if not pattern:
+        return None
+    pattern = (pattern, box.width)  # tried again on narrower boxes
+    tried = system.__dict__.setdefault("_reductions", {})
+    fails, wins = tried.get(pattern, (0, 0))
+    if fails >= GIVE_UP and not wins:
+        return None
     Z = structural_zeros(system, box, Xi)
     if not Z or not _regular(HX[np.ix_(Z, Z)]):
+        tried[pattern] = (fails + 1, wins)
         return None
+    tried[pattern] = (fails, wins + 1)
     return box.pin(Z, [Fraction(0)] * len(Z)), Z
