@@ -11,9 +11,15 @@ For each fixed :math:`y \in Y`, :math:`K(X, y) \subset K(X, Y)`; so :math:`K(X, 
 (Krawczyk) that for every :math:`y \in Y` there is exactly one :math:`x(y) \in X` with :math:`F(x(y), y) = 0`, and
 :math:`H_{xx}` is nonsingular on the box (implicit function theorem: :math:`y \mapsto x(y)` is smooth). Every fixed
 point in :math:`X \times Y` then lies on the :math:`d`-dimensional graph :math:`\{(x(y), y)\}`. (:math:`K \cap X = \emptyset`
-in one component excludes the box.) :math:`d` is the numerical kernel dimension of :math:`H` at a fixed point found by
-Gauss-Newton from the box's midpoint, and :math:`y` the :math:`d` coordinates on which that kernel projects best
-(pivoted QR of the kernel basis: the largest minor).
+in one component excludes the box.) Uniqueness alone needs much less: if the enclosure :math:`H_{xx}(X, Y)` is
+*regular* (every matrix in it nonsingular), then :math:`F(x, y) - F(x', y) = \bar H (x - x')` with :math:`\bar H` in the
+(convex) enclosure, so :math:`F(\cdot, y)` is one-to-one on :math:`X`: at most one :math:`x(y)` per :math:`y`, and every
+fixed point of the box lies on that graph. This is the test of :func:`manifold_test`; existence comes from the slice
+operator above (for every :math:`y`) or from Krawczyk at one :math:`y_0` around a Gauss-Newton point
+(:func:`~verify.enumerate_proofs.exists_on_slice`); a box where no point is proved and the Gauss-Newton point lies outside
+is bisected. :math:`d` is the numerical kernel dimension of :math:`H` at a fixed point found by Gauss-Newton
+(Levenberg-Marquardt) from the box's midpoint, and :math:`y` the :math:`d` coordinates on which that kernel projects
+best (pivoted QR of the kernel basis: the largest minor).
 
 **The graph consists of fixed points** (then it is a :math:`d`-manifold of fixed points) when one of these holds:
 
