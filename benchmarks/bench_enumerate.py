@@ -2,7 +2,7 @@
 
 Cases: ``gim`` N = 3, K = 2 (P = 6), ``product`` N = 2 (P = 6), ``rbm`` N = 2, M = 1 spin (P = 5), plus the
 small complete cases of the tests (``gim`` N = 2, ``product`` N = 1, a one-parameter custom energy with three
-roots). Issue 14's goal: complete (0 % undecided) in under 60 s each on 2 cores. Each run stops at a time budget
+roots), and the boxes around manifolds of ``tests/verify/test_enumerate_manifolds.py``. Issue 14's goal: complete (0 % undecided) in under 60 s each on 2 cores. Each run stops at a time budget
 (``--seconds``, default 60) and prints boxes per second, the time, the undecided volume fraction and the statement.
 Run: ``python benchmarks/bench_enumerate.py [--seconds 60] [--jobs 2] [--only product]``. Asserts nothing.
 """
@@ -25,6 +25,17 @@ P2 = [0.45, 0.1, 0.15, 0.3]  # m_1 = 0.2, m_2 = 0.1, pair correlation m_12 = 0.5
 # and non-zero residuals on the switched-off subsets.
 PG = [0.36, 0.09, 0.2, 0.35]
 
+F = Fraction
+PRODUCT, RBM = {"family": "product", "n": 2}, {"family": "rbm", "n": 2, "hidden": 1, "hidden_units": "spin"}
+#: boxes around the manifolds (the tests of tests/verify/test_enumerate_manifolds.py): complete in a few seconds
+MANIFOLD_CASES = [
+    ("product origin [-1/4,1/4]^6", PRODUCT, PG, ((-F(1, 4),) * 6, (F(1, 4),) * 6)),
+    ("product switched-off {1}", PRODUCT, PG, ((F(0), F(3, 4), F(3, 4), F(0), F(-1, 4), F(1, 4)),
+                                              (F(1, 2), F(5, 4), F(5, 4), F(1, 2), F(0), F(3, 4)))),
+    ("rbm paramagnetic line", RBM, P2, ((F(1, 8), F(-1, 16), F(-1, 8), F(-1, 8), F(-1, 8)),
+                                        (F(5, 16), F(3, 16), F(1, 8), F(1), F(1)))),
+]
+
 CASES = [
     ("gim N=2 K=2 (P=3)", {"family": "gim", "n": 2, "max_order": 2}, P2),
     ("product N=1 (P=2)", {"family": "product", "n": 1}, [0.7, 0.3]),
@@ -40,14 +51,15 @@ def main() -> None:
     jobs = int(sys.argv[sys.argv.index("--jobs") + 1]) if "--jobs" in sys.argv else 1
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
     print(f"{'case':26s} {'boxes':>7s} {'boxes/s':>8s} {'time s':>7s} {'undecided %':>12s}  complete")
-    for name, spec, probs in CASES:
+    cases = [(name, spec, probs, (Fraction(-3), Fraction(3))) for name, spec, probs in CASES] + MANIFOLD_CASES
+    for name, spec, probs, (lo, hi) in cases:
         if only not in name:
             continue
         model = model_from_spec(spec)
         target = from_probabilities(probs, model.n)
         start = time.perf_counter()
-        res = enumerate_fixed_points(model, target, Fraction(-3), Fraction(3), dps=30, min_width=Fraction(6, 1024),
-                                     max_seconds=seconds, jobs=jobs)
+        width = Fraction(6, 1024) if not isinstance(lo, tuple) else None
+        res = enumerate_fixed_points(model, target, lo, hi, dps=30, min_width=width, max_seconds=seconds, jobs=jobs)
         took = time.perf_counter() - start
         print(f"{name:26s} {res['boxes_processed']:7d} {res['boxes_per_second'] or 0:8.0f} {took:7.1f} "
               f"{100 * res['undecided_volume_fraction']:12.3g}  {res['complete']}")

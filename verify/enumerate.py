@@ -125,7 +125,7 @@ class Outcome:
 
 
 def _krawczyk(system: BoxSystem, c, f: list[int], X, HX, fc=None, Hc=None):
-    """``K(X) = c - Y f(c) + (I - Y f'(X))(X - c)`` on the coordinates ``f`` (the others held at ``c``), with
+    r"""``K(X) = c - Y f(c) + (I - Y f'(X))(X - c)`` on the coordinates ``f`` (the others held at ``c``), with
     :math:`Y \approx H_{ff}(c)^{-1}`; ``c``, ``X``, ``HX`` (and ``fc``, ``Hc``) are full-size. ``None`` if
     :math:`H_{ff}(c)` is singular."""
     if fc is None or Hc is None:

@@ -49,10 +49,24 @@ def structural_zeros(system, box, Xi) -> list[int]:
     return []
 
 
-#: a pattern of coordinates containing 0 is no longer tried on boxes of one width after this many failed reductions
-#: and no success (a shortcut that only gives up reductions: rbm's b = w = 0 are structural zeros whose H_ZZ is
-#: singular)
+#: a pattern of coordinates containing 0 is no longer tried on boxes of one width after this many reductions failed
+#: with H_ZZ singular at theta_Z = 0, and no success (a shortcut that only gives up reductions: rbm's b = w = 0 are
+#: structural zeros whose H_ZZ is singular there)
 GIVE_UP = 50
+
+
+def _singular_at_zero(system, box, Z) -> bool:
+    r"""Is :math:`H_{ZZ}` numerically singular at the midpoint with :math:`\theta_Z = 0` (float64)? Then the reduction
+    fails on every box of the pattern (rbm: :math:`H_{bb} = 0` where :math:`w = 0`), not only on wide ones."""
+    from theory.arith import FLOAT64
+    from theory.flow import FlowState
+
+    from .enumerate_manifold import _m64
+
+    theta = np.array([float(v) for v in box.mid])
+    theta[Z] = 0.0
+    H = FlowState(system.model, theta, _m64(system), FLOAT64).hessian()[np.ix_(Z, Z)]
+    return not np.all(np.isfinite(H)) or np.linalg.cond(H) > 1e10
 
 
 def reduce_box(system, box, Xi, HX):
@@ -67,7 +81,8 @@ def reduce_box(system, box, Xi, HX):
         return None
     Z = structural_zeros(system, box, Xi)
     if not Z or not _regular(HX[np.ix_(Z, Z)]):
-        tried[pattern] = (fails + 1, wins)
+        if not Z or _singular_at_zero(system, box, Z):  # counted only when no narrower box can do better
+            tried[pattern] = (fails + 1, wins)
         return None
     tried[pattern] = (fails, wins + 1)
     return box.pin(Z, [Fraction(0)] * len(Z)), Z
