@@ -7,12 +7,13 @@ single-threaded worker processes, and their ratio; both stores are compared (equ
 time of the two sets of worker processes is printed too: on a shared machine it compares the paths where the wall
 times cannot.
 
-Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_sweep_cluster.py [--flows 1000] [--jobs 2] [--n 6]``.
+Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_sweep_cluster.py [--flows 1000] [--jobs 2] [--n 6] [--rounds 4]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import tempfile
@@ -50,39 +51,57 @@ def main() -> None:
     ap.add_argument("--flows", type=int, default=1000)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--n", type=int, default=6)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="alternate the two paths over this many slices of the flows (each store resumed), so that "
+                         "load from other work drifting during a long run weighs on both alike")
     ap.add_argument("--no-cluster", action="store_true")
     args = ap.parse_args()
     todo = cases(args.flows, args.n)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    with tempfile.TemporaryDirectory() as tmp:
-        cpu0, faults0 = _children()
-        start = time.perf_counter()
-        local = run_sweep(todo, Path(tmp) / "local.jsonl", workers=args.jobs, progress=False)
-        wall_local = time.perf_counter() - start
-        cpu1, faults1 = _children()
+    rounds = max(1, min(args.rounds, len(todo)))
+    cuts = [len(todo) * (i + 1) // rounds for i in range(rounds)]
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        cluster = None
+        if not args.no_cluster:
+            from distributed import LocalCluster
+
+            cluster = stack.enter_context(LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True,
+                                                       dashboard_address=None))
+        wall_local = wall_dask = cpu_local = own = 0.0
+        faults_local = 0
+        for cut in cuts:
+            cpu0, faults0 = _children()
+            start = time.perf_counter()
+            local = run_sweep(todo[:cut], tmp / "local.jsonl", workers=args.jobs, progress=False)
+            wall_local += time.perf_counter() - start
+            cpu1, faults1 = _children()  # the pool's workers, reaped at its shutdown
+            cpu_local, faults_local = cpu_local + cpu1 - cpu0, faults_local + faults1 - faults0
+            if cluster is not None:
+                start, own0 = time.perf_counter(), time.process_time()
+                remote = run_sweep(todo[:cut], tmp / "dask.jsonl", progress=False, scheduler=cluster.scheduler_address)
+                wall_dask, own = wall_dask + time.perf_counter() - start, own + time.process_time() - own0
         cpu = sum(r["seconds"] for r in local.values())
         print(f"{len(local)} flows of N = {args.n} on {args.jobs} processes: {wall_local:.1f} s wall "
               f"({60 * len(local) / wall_local:.1f} flows/min; {cpu / len(local):.2f} s per flow; "
-              f"1,000 flows would take {1000 * wall_local / len(local) / 60:.1f} min)")
-        if args.no_cluster:
+              f"1,000 flows would take {1000 * wall_local / len(local) / 60:.1f} min)"
+              + (f" in {rounds} rounds alternating with the cluster" if rounds > 1 and cluster is not None else ""))
+        if cluster is None:
             return
-        from distributed import LocalCluster
-
-        with LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-            start, own0 = time.perf_counter(), time.process_time()
-            remote = run_sweep(todo, Path(tmp) / "dask.jsonl", progress=False, scheduler=cluster.scheduler_address)
-            wall_dask, own = time.perf_counter() - start, time.process_time() - own0
-        cpu2, faults2 = _children()  # the workers are reaped when the cluster closes
-        same = {k: _strip(v) for k, v in read_store(Path(tmp) / "dask.jsonl").items()} == \
+        same = {k: _strip(v) for k, v in read_store(tmp / "dask.jsonl").items()} == \
             {k: _strip(v) for k, v in local.items()}
-        cpu_dask = sum(r["seconds"] for r in remote.values())
+        cpu_before_close, faults_before_close = _children()
+        stack.pop_all().close()  # the cluster's workers are reaped when it closes (the folder goes too)
+        cpu2, faults2 = _children()
+        cpu_dask, faults_dask = cpu2 - cpu_before_close, faults2 - faults_before_close
+        per_flow = sum(r["seconds"] for r in remote.values())
         print(f"the same through a {args.jobs}-worker LocalCluster: {wall_dask:.1f} s wall, "
-              f"ratio {wall_dask / wall_local:.3f} ({cpu_dask / len(remote):.2f} s per flow, "
-              f"{cpu_dask / cpu:.3f} of the local figure); stores equal: {same}; {len(remote)} records")
-        print(f"CPU of the worker processes (robust to other load): {cpu1 - cpu0:.1f} s local, {cpu2 - cpu1:.1f} s in the "
-              f"cluster's (with their start-up), ratio {(cpu2 - cpu1) / (cpu1 - cpu0):.3f}; page faults "
-              f"{faults1 - faults0} and {faults2 - faults1}; this process (client, scheduler, nannies) {own:.1f} s CPU "
-              "during the cluster run")
+              f"ratio {wall_dask / wall_local:.3f} ({per_flow / len(remote):.2f} s per flow, "
+              f"{per_flow / cpu:.3f} of the local figure); stores equal: {same}; {len(remote)} records")
+        print(f"CPU of the worker processes (robust to other load): {cpu_local:.1f} s local, {cpu_dask:.1f} s in the "
+              f"cluster's (with their start-up), ratio {cpu_dask / cpu_local:.3f}; page faults "
+              f"{faults_local} and {faults_dask}; this process (client, scheduler, nannies) {own:.1f} s CPU "
+              "during the cluster runs")
 
 
 if __name__ == "__main__":
