@@ -20,6 +20,8 @@ class _LazyModule:
         self.__dict__["_name"] = name
 
     def __getattr__(self, attr: str):
+        if "_name" not in self.__dict__:  # a half-built copy (unpickling): no module to forward to yet
+            raise AttributeError(attr)
         module = self.__dict__.get("_module")
         if module is None:
             module = self.__dict__["_module"] = importlib.import_module(self._name)
@@ -27,6 +29,15 @@ class _LazyModule:
 
     def __repr__(self) -> str:
         return f"<lazily imported module {self._name!r}>"
+
+    def __reduce__(self):
+        # functions pickled by value (cloudpickle, for Dask workers) carry their globals, this stand-in among
+        # them: it travels as its name and is the receiving process's own stand-in there
+        return (_stand_in, (self._name,))
+
+
+def _stand_in(name: str) -> _LazyModule:
+    return sp if name == "sympy" else _LazyModule(name)
 
 
 sp = _LazyModule("sympy")

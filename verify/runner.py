@@ -103,7 +103,7 @@ def run_check(prop, case, dps: int, certify: bool = False):
     return prop.id, outcome, time.perf_counter() - start
 
 
-def _remote_group(case, pids: list[str], dps: int, certify: bool = False):
+def remote_group(case, pids: list[str], dps: int, certify: bool = False):
     """Worker side of the Dask path: look the propositions up in the worker's own registry."""
     from .registry import get
 
@@ -125,7 +125,9 @@ def _run_on_dask(scheduler: str, dps: int, bar, done: dict) -> list:
         raise SpecError(f"cannot reach the Dask scheduler at {scheduler!r}: {err}") from None
     futures = {}
     try:
-        futures = {client.submit(_remote_group, case, [p.id for p in props], dps, _CERTIFY, pure=False): k
+        from .dask_worker import run_group_on_worker
+
+        futures = {client.submit(run_group_on_worker, case, [p.id for p in props], dps, _CERTIFY, pure=False): k
                    for k, (case, props) in enumerate(_GROUPS)}
         for fut in dask_completed(list(futures)):
             done[futures[fut]] = fut.result()
