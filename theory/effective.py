@@ -78,10 +78,13 @@ def covariance(m_by_mask: np.ndarray, n: int) -> np.ndarray:
         # on the integer grid (theory.fixedpoint): m_{A△B} 2^{2k} - (m_A 2^k)(m_B 2^k) exactly, rounded once
         ints, shift = to_fixed(m_by_mask)
         if shift >= 0:
-            mi = ints[masks]
-            return from_fixed(ints[xor] * (1 << shift) - np.outer(mi, mi), 2 * shift)
-    m = m_by_mask[masks]
-    return m_by_mask[xor] - np.outer(m, m)
+            return from_fixed(_fisher(ints[xor] * (1 << shift), ints[masks]), 2 * shift)
+    return _fisher(m_by_mask[xor], m_by_mask[masks])
+
+
+def _fisher(m_xor: np.ndarray, m: np.ndarray) -> np.ndarray:
+    r""":math:`C_{AB} = m_{A\triangle B} - m_Am_B` from the moments of the symmetric differences and of the subsets."""
+    return m_xor - np.outer(m, m)
 
 
 def concave_objective(J: np.ndarray, m_data: np.ndarray, n: int, arith: Arith):

@@ -301,7 +301,7 @@ def _derive(args) -> int:
 
 
 def _enumerate(args) -> int:
-    from .enumerate_store import enumerate_document
+    from .enumerate_cli import enumerate_document
 
     _check_output(args.json_out, "--json")
     _check_output(args.store, "--store")

@@ -10,11 +10,12 @@ flows), 7× the system time and about 40 % more CPU time per flow than the same 
 without the variable (the same slowdown appears in a plain spawned process given the variable, and goes away
 in a Dask worker started without it).
 
-:func:`run_case_on_worker` runs a case with the thresholds set to the ceiling glibc's dynamic scheme reaches
+:func:`dynamic_heap_thresholds` runs a block (:func:`verify.sweep.run_case_on_worker`: a sweep case) with the thresholds set to the ceiling glibc's dynamic scheme reaches
 (``mmap`` above 32 MiB, trim above 64 MiB free) and puts the worker's own thresholds back, trimming the heap, when
 no sweep case is running in it: between sweep tasks the worker keeps Dask's memory policy. Nothing changes
 where the variable is not set or the C library is not glibc. ``ebm-verify run --scheduler`` sends its case
-groups through :func:`run_group_on_worker`, under the same thresholds.
+groups through :func:`verify.runner.run_group_on_worker`, under the same thresholds. This module imports no
+other module of the suite.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
-__all__ = ["run_case_on_worker", "run_group_on_worker", "dynamic_heap_thresholds", "heap_thresholds_set", "MMAP_THRESHOLD", "TRIM_THRESHOLD"]
+__all__ = ["dynamic_heap_thresholds", "heap_thresholds_set", "MMAP_THRESHOLD", "TRIM_THRESHOLD"]
 
 #: glibc ``mallopt`` parameters
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
@@ -98,20 +99,3 @@ def dynamic_heap_thresholds():
         yield
     finally:
         _leave()
-
-
-def run_case_on_worker(sc, dps: int = 30) -> dict:
-    """:func:`verify.sweep.run_case` in a Dask worker, with glibc's default heap thresholds while it runs."""
-    from .sweep import run_case
-
-    with dynamic_heap_thresholds():
-        return run_case(sc, dps)
-
-
-def run_group_on_worker(case, pids: list[str], dps: int, certify: bool = False) -> list:
-    """``ebm-verify run --scheduler``'s task (:func:`verify.runner.remote_group`) under the same thresholds: its
-    checks allocate and free mpmath and numpy temporaries at the same pace as a flow."""
-    from .runner import remote_group
-
-    with dynamic_heap_thresholds():
-        return remote_group(case, pids, dps, certify)

@@ -35,7 +35,7 @@ def _to_balls(M) -> np.ndarray:
 def fixed_by_symmetry(system, Xi, ys: list[int], theta0: np.ndarray) -> str | None:
     """The name(s) of declared continuous symmetries whose ``d`` generators have :math:`T_y` proved nonsingular on the
     box (``None`` when there are none)."""
-    from .enumerate import _regular
+    from .enumerate_system import _regular
 
     model = system.model
     tangents0, names = symmetry_tangents(model, tuple(float(v) for v in theta0))

@@ -20,7 +20,7 @@ from .box import Box
 from .enumerate import BoxSystem, process_box
 from .enumerate_report import Tally, result_document, statement
 
-__all__ = ["enumerate_fixed_points", "statement", "initial_box", "enumerate_document"]
+__all__ = ["enumerate_fixed_points", "statement", "initial_box"]
 
 
 def initial_box(P: int, lo, hi) -> Box:
@@ -203,10 +203,3 @@ def _outcomes(system: BoxSystem, queue: deque, min_width: Fraction, jobs: int, m
                     yield fut.result()
     finally:
         _WORKER = None
-
-
-def enumerate_document(*args, **kwargs) -> dict:
-    """The ``enumerate`` verb (:func:`verify.enumerate_cli.enumerate_document`)."""
-    from .enumerate_cli import enumerate_document as document
-
-    return document(*args, **kwargs)

@@ -110,6 +110,16 @@ def remote_group(case, pids: list[str], dps: int, certify: bool = False):
     return [run_check(get(pid), case, dps, certify) for pid in pids]
 
 
+def run_group_on_worker(case, pids: list[str], dps: int, certify: bool = False) -> list:
+    """:func:`remote_group` in a Dask worker under glibc's dynamic heap thresholds
+    (:func:`verify.dask_worker.dynamic_heap_thresholds`): its checks allocate and free mpmath and numpy
+    temporaries at the pace of a flow."""
+    from .dask_worker import dynamic_heap_thresholds
+
+    with dynamic_heap_thresholds():
+        return remote_group(case, pids, dps, certify)
+
+
 def _run_on_dask(scheduler: str, dps: int, bar, done: dict) -> list:
     try:
         from distributed import Client, as_completed as dask_completed
@@ -125,8 +135,6 @@ def _run_on_dask(scheduler: str, dps: int, bar, done: dict) -> list:
         raise SpecError(f"cannot reach the Dask scheduler at {scheduler!r}: {err}") from None
     futures = {}
     try:
-        from .dask_worker import run_group_on_worker
-
         futures = {client.submit(run_group_on_worker, case, [p.id for p in props], dps, _CERTIFY, pure=False): k
                    for k, (case, props) in enumerate(_GROUPS)}
         for fut in dask_completed(list(futures)):

@@ -476,15 +476,23 @@ def _work(index: int, dps: int) -> dict:
     return run_case(_CASES[index], dps)
 
 
+def run_case_on_worker(sc: SweepCase, dps: int = 30) -> dict:
+    """:func:`run_case` in a Dask worker, under glibc's dynamic heap thresholds while it runs
+    (:func:`verify.dask_worker.dynamic_heap_thresholds`)."""
+    from .dask_worker import dynamic_heap_thresholds
+
+    with dynamic_heap_thresholds():
+        return run_case(sc, dps)
+
+
 def _run_on_dask(scheduler: str, todo: list[SweepCase], dps: int, keep) -> None:
     """The cases on an existing Dask cluster (``scheduler``: its address, or a ``distributed.Client``),
     each record kept as it arrives; Ctrl-C cancels what has not finished. Each case runs through
-    :func:`verify.dask_worker.run_case_on_worker` (the nanny's ``MALLOC_TRIM_THRESHOLD_`` made flows ~40 % slower)."""
+    :func:`run_case_on_worker` (the nanny's ``MALLOC_TRIM_THRESHOLD_`` made flows ~40 % slower)."""
     try:
         from distributed import Client, as_completed as dask_completed
     except ImportError:
         raise SpecError("--scheduler needs Dask's distributed scheduler: pip install 'dask[distributed]'") from None
-    from .dask_worker import run_case_on_worker  # glibc's heap thresholds in the worker while a case runs
 
     own = isinstance(scheduler, str)
     try:

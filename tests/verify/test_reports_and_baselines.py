@@ -75,9 +75,8 @@ MUTATIONS = {
     "Boolean couplings where spin ones are required": (
         "theory/effective.py", "    return spin_couplings(model.energy(theta, arith), model.n)",
         "    from .walsh import boolean_couplings\n\n    return boolean_couplings(model.energy(theta, arith), model.n)"),
-    "C_AB = m_A m_B - m_{A xor B}": ("theory/effective.py",
-                                      "return m_by_mask[masks[:, None] ^ masks[None, :]] - np.outer(m, m)",
-                                      "return np.outer(m, m) - m_by_mask[masks[:, None] ^ masks[None, :]]"),
+    "C_AB = m_A m_B - m_{A xor B}": ("theory/effective.py", "return m_xor - np.outer(m, m)",
+                                      "return np.outer(m, m) - m_xor"),
     "transposed w in the hidden-layer energy": (
         "theory/families/hidden_layer.py",
         "        X = self.preactivations(theta, arith)\n        units = self.activation.value(X, arith)",

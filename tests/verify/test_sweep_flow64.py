@@ -134,7 +134,7 @@ sc = sweep.SweepCase("t/faults", {"family": "rbm", "n": 6, "hidden": 3, "hidden_
                      {"named": "teacher-rbm", "seed": 1}, 0.01, 0, 1e3, "float64")
 sweep.run_case(sc)  # imports and caches
 out = {"tuned": dask_worker.heap_thresholds_set()}
-for name, run in (("plain", sweep.run_case), ("worker", dask_worker.run_case_on_worker)):
+for name, run in (("plain", sweep.run_case), ("worker", sweep.run_case_on_worker)):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     rec = run(sc)
     out[name] = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before

@@ -27,9 +27,7 @@ from fractions import Fraction
 
 import mpmath
 
-from theory.families import model_from_spec
-
-from ..cases import Case, parse_target
+from ..cases import Case, h3c_cases
 from ..registry import Proposition, register, reproduce_line
 from ..verdict import Requirement, Verdict, judge
 
@@ -41,38 +39,6 @@ H3C_DPS = 30
 STATEMENT_REQUIREMENT = "every_low_order_spurious_point_is_a_strict_saddle"
 #: the orders H3C speaks about
 MAX_ORDER = 2
-#: ``gim`` N = 3, K = 2 in [-3, 3]^6 against this target: complete in 0.3 s (README, issue 14)
-P3 = ["0.2", "0.1", "0.1", "0.05", "0.15", "0.1", "0.1", "0.2"]
-SILU_EXPECTED = {
-    "status": "fails",
-    "because": "THEORY.md §4 H3: the region statement is false in general; a silu network with N = 3, M = 1 has "
-               "spurious strict local maxima of l inconsistent at order 2, reached from starts at scale 0.5. This "
-               "case is that documented counterexample: its failure is the expected outcome",
-}
-
-
-def h3c_cases(ns=(3,), families=None, quick: bool = False) -> list[Case]:
-    """H3C's declared cases (N = 3): ``gim`` K = 2 in :math:`[-3, 3]^6` (enumerated) and the ``silu`` network N = 3,
-    M = 1 on the random-couplings target (seed 1) in :math:`[-5, 5]^8` (the targeted search from scale 0.5, seeds 0-7,
-    stopping at the first certified counterexample; the documented failure of the strong form). The same in
-    ``quick``."""
-    if 3 not in ns:
-        return []
-    declared = [
-        ("h3c/gim-n3-k2/p3/box3", {"family": "gim", "n": 3, "max_order": 2}, {"probabilities": P3},
-         {"box": (-3, 3), "enumerate": {"max_boxes": 2000, "max_seconds": 30}}),
-        ("h3c/mlp-n3-m1-silu/random-couplings-s1/box5",
-         {"family": "mlp", "n": 3, "hidden": 1, "activation": "silu"}, {"named": "random-couplings", "seed": 1},
-         {"box": (-5, 5), "search": {"seeds": (0, 8), "scale": 0.5}, "expected_outcome": SILU_EXPECTED}),
-    ]
-    out = []
-    for name, spec, tspec, meta in declared:
-        if families and spec["family"] not in families:
-            continue
-        out.append(Case(name, model_from_spec(spec), None, parse_target(tspec, 3), meta))
-    return out
-
-
 def _in_box(theta, lo, hi) -> bool:
     return all(Fraction(lo) <= q <= Fraction(hi) for q in theta)
 
