@@ -45,7 +45,11 @@ def mpmath_path():
         values, _ = linalg.mpmath_right_singular(A if A.shape[0] >= A.shape[1] else A.T)
         return values[: min(A.shape)]
 
-    patches = [(fp, "symmetric_eigen", linalg.mpmath_symmetric_eigen), (fp, "right_singular", linalg.mpmath_right_singular),
+    def mpmath_right(A, gram_values=False):
+        sigma, vecs = linalg.mpmath_right_singular(A)
+        return (sigma, vecs, sorted(v * v for v in sigma)) if gram_values else (sigma, vecs)
+
+    patches = [(fp, "symmetric_eigen", linalg.mpmath_symmetric_eigen), (fp, "right_singular", mpmath_right),
                (fp, "singular_values", svd_values), (fixedpoint, "_integer_matmul", lambda a, b: np.asarray(a) @ np.asarray(b))]
 
     @contextlib.contextmanager

@@ -60,6 +60,7 @@ class Measurement:
     G_right_values: list
     state: FlowState | None = field(default=None, repr=False, compare=False)  # p, G, r, ∇ℓ here (F1 reuses them)
     hessian: np.ndarray | None = field(default=None, repr=False, compare=False)
+    gram_values: list | None = field(default=None, repr=False, compare=False)  # eigenvalues of GᵀG, ascending
 
     @property
     def g_singular(self) -> list:
@@ -75,7 +76,7 @@ def measure(model, target, theta_exact, dps: int) -> Measurement:
         state = FlowState(model, theta, m_data, MP)
         H = state.hessian()
         evals, vecs = symmetric_eigen(H)
-        right_values, right_vectors = right_singular(state.G)
+        right_values, right_vectors, gram_values = right_singular(state.G, gram_values=True)
         log_q = np.array([mpmath.log(p) for p in state.p], dtype=object)
         kl = kl_divergence(target.probability_array(MP), target.log_probability_array(MP), log_q)
         return Measurement(
@@ -91,6 +92,7 @@ def measure(model, target, theta_exact, dps: int) -> Measurement:
             G_right_values=right_values,
             state=state,
             hessian=H,
+            gram_values=gram_values,
         )
 
 

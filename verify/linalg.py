@@ -374,8 +374,10 @@ def singular_values(A: np.ndarray) -> list:
     return sorted((+s for s in sigma), reverse=True)
 
 
-def right_singular(A: np.ndarray) -> tuple[list, np.ndarray]:
-    r"""Singular values of ``A`` (descending) padded with zeros to ``cols``, and all right singular vectors (columns).
+def right_singular(A: np.ndarray, gram_values: bool = False) -> tuple:
+    r"""Singular values of ``A`` (descending) padded with zeros to ``cols``, and all right singular vectors (columns);
+    with ``gram_values``, also the eigenvalues of :math:`A^\top A` themselves (ascending, signed: a rounding below 0
+    shows), from the same decomposition.
 
     The eigenvectors of :math:`A^\top A` at twice the bits (module docstring). The columns belonging to
     the zero (padded) values span :math:`\ker A`.
@@ -383,14 +385,15 @@ def right_singular(A: np.ndarray) -> tuple[list, np.ndarray]:
     rows, cols = A.shape
     gram = _gram(A)
     if gram is None:
-        return mpmath_right_singular(A)
+        sigma, vecs = mpmath_right_singular(A)
+        return (sigma, vecs, sorted(s * s for s in sigma)) if gram_values else (sigma, vecs)
     values, vectors, bits, _ = gram
     with mpmath.workprec(bits):
         sigma = [mpmath.sqrt(abs(v)) for v in values]
     order = sorted(range(cols), key=lambda k: -sigma[k])
     out = [+sigma[k] if i < min(rows, cols) else mpmath.mpf(0) for i, k in enumerate(order)]
     vecs = np.vectorize(lambda x: +x, otypes=[object])(vectors[:, order])
-    return out, vecs
+    return (out, vecs, sorted(+v for v in values)) if gram_values else (out, vecs)
 
 
 def pseudo_inverse_solve(A: np.ndarray, b: np.ndarray, rel_cutoff) -> np.ndarray:

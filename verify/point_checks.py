@@ -92,8 +92,10 @@ def f1_residuals(model, target, theta_exact, dps: int, measured=None) -> dict:
     if D <= MAX_D_FOR_KERNEL_SPECTRUM:
         if D <= P:
             out["min_eigenvalue_K"] = symmetric_eigenvalues(K)[0]
-        else:  # K's spectrum is GᵀG's and D - P exact zeros
-            out["min_eigenvalue_K"] = min(symmetric_eigenvalues(matmul(state.G.T, state.G))[0], 0 * g2)
+        else:  # K's spectrum is GᵀG's (the classifier's, when it measured this point) and D - P exact zeros
+            gram = measured.gram_values if reuse and measured.gram_values else \
+                symmetric_eigenvalues(matmul(state.G.T, state.G))
+            out["min_eigenvalue_K"] = min(+gram[0], 0 * g2)
     return out
 
 
