@@ -269,6 +269,19 @@ def evidence_drift(old: dict, new: dict) -> list[dict]:
     return out
 
 
+def _documented(verdict: dict) -> bool:
+    """Is the verdict's status the outcome THEORY.md documents for its case (``evidence.expected_outcome``, e.g.
+    H3C failing on the ``silu`` counterexample)? Leaving such a status, for any other, is a regression."""
+    declared = (verdict.get("evidence") or {}).get("expected_outcome")
+    return isinstance(declared, dict) and declared.get("status") == verdict["status"]
+
+
+def _rank(verdict: dict) -> int:
+    """How bad a verdict's status is: ``holds`` < ``inconclusive`` < ``fails``; a documented outcome
+    (:func:`_documented`) ranks as ``holds``, as in :func:`verify.report.exit_code`."""
+    return _RANK["holds"] if _documented(verdict) else _RANK[verdict["status"]]
+
+
 def diff_reports(old: dict, new: dict) -> dict:
     """Status changes, drifted evidence, empirical changes and closed-form changes between two reports."""
     before = {(v["proposition"], v["case"]): v for v in old.get("verdicts", [])}
@@ -280,10 +293,10 @@ def diff_reports(old: dict, new: dict) -> dict:
                                 "reproduce": v.get("reproduce")})
             continue
         w = after[key]
-        if _RANK[w["status"]] > _RANK[v["status"]]:
+        if _rank(w) > _rank(v) or (_documented(v) and w["status"] != v["status"]):
             regressions.append({"proposition": key[0], "case": key[1], "old": v["status"], "new": w["status"],
                                 "reproduce": w.get("reproduce")})
-        elif _RANK[w["status"]] < _RANK[v["status"]]:
+        elif _rank(w) < _rank(v) or (_documented(w) and w["status"] != v["status"]):
             improvements.append({"proposition": key[0], "case": key[1], "old": v["status"], "new": w["status"]})
         drift += [{"proposition": key[0], "case": key[1], **m} for m in evidence_drift(v, w)]
     added = [{"proposition": k[0], "case": k[1], "status": v["status"]} for k, v in after.items() if k not in before]

@@ -61,6 +61,21 @@ def test_diff_finds_status_changes_and_drift(tmp_path):
     assert proc.returncode == 2 and "not an ebm-verify report" in proc.stderr
 
 
+def test_leaving_a_documented_outcome_is_a_regression():
+    # H3C on the silu counterexample fails, as THEORY.md documents: moving to inconclusive (or holds) is a
+    # regression, though by rank alone it would read as an improvement
+    base = load_report(ROOT / "baselines" / "quick.json")
+    silu = next(v for v in base["verdicts"] if v["proposition"] == "H3C" and "silu" in v["case"])
+    assert silu["status"] == "fails" and silu["evidence"]["expected_outcome"]["status"] == "fails"
+    for status in ("inconclusive", "holds"):
+        moved = json.loads(json.dumps(base))
+        next(v for v in moved["verdicts"] if v["case"] == silu["case"])["status"] = status
+        changes = diff_reports(base, moved)
+        assert [r["new"] for r in changes["status_regressions"]] == [status] and not changes["improvements"]
+        back = diff_reports(moved, base)
+        assert not back["status_regressions"] and [i["new"] for i in back["improvements"]] == ["fails"]
+
+
 def test_committed_baseline_has_no_regression():
     """The CI guard: a change to theory/ that changes a verdict fails here unless the baseline is updated."""
     proc = run("run", "--quick", "--no-progress", "--baseline", str(ROOT / "baselines" / "quick.json"))
