@@ -57,8 +57,9 @@ from fractions import Fraction
 import numpy as np
 
 from .certify import _ball, _strictly_inside, inertia, krawczyk_operator
-from .enumerate_proofs import (_exact_balls, _to_balls, dead_line_elsewhere, exists_on_slice, fixed_by_dead_directions,
+from .enumerate_proofs import (_exact_balls, dead_line_elsewhere, exists_on_slice, fixed_by_dead_directions,
                               fixed_by_symmetry)
+from .enumerate_system import _regular, _to_balls
 
 __all__ = ["nearby_fixed_point", "free_coordinates", "manifold_facts", "slice_krawczyk", "support_manifold", "manifold_test"]
 
@@ -157,8 +158,6 @@ def manifold_facts(system, box, st, HX, ys: list[int], proof: str | None) -> dic
     :math:`d` zero eigenvalues and the positive and negative counts of :math:`H_{x'x'}` (Haynsworth, module docstring)."""
     from theory.conventions import subsets
 
-    from .enumerate_system import _regular
-
     xs = [k for k in range(system.P) if k not in ys]
     Hxx = HX[np.ix_(xs, xs)]
     if _regular(Hxx):  # nonsingular on the whole (connected) box: the same inertia at every point, so at the midpoint
@@ -211,8 +210,6 @@ def support_manifold(system, box, st, HX, rows: list[int], f: list[int]) -> dict
 def _point_on_level_set(system, box, st, rows, xs, ys) -> tuple[bool, list | None]:
     r"""A zero of :math:`\partial_x\ell` at one :math:`y_0` (:func:`exists_on_slice`, around a Gauss-Newton point) with
     :math:`G_{S,x}` regular on the box: there :math:`r_S = 0`, a fixed point in the box."""
-    from .enumerate_system import _regular
-
     found = nearby_fixed_point(system, box)
     point = found[0] if found is not None else np.array([float(v) for v in box.mid])
     ok = _regular(st.G[rows][:, xs]) and exists_on_slice(system, box, xs, ys, point)
@@ -234,8 +231,6 @@ def consistent_point_near(system, box, st) -> bool:
 
 def manifold_test(system, box, Xi, HX, st):
     """``("excluded" | "manifold", reason, facts)`` from the slice test of the module docstring, or ``None``."""
-    from .enumerate_system import _regular
-
     found = nearby_fixed_point(system, box)
     if found is None:
         return None

@@ -16,7 +16,7 @@ from itertools import combinations
 import numpy as np
 
 from .certify import _ball, _strictly_inside, krawczyk_operator, symmetry_tangents
-from .enumerate_system import INFLATION
+from .enumerate_system import INFLATION, _regular, _to_balls
 
 __all__ = ["fixed_by_symmetry", "fixed_by_dead_directions", "dead_line_elsewhere", "exists_on_slice", "TINY"]
 
@@ -28,15 +28,9 @@ def _exact_balls(values) -> np.ndarray:
     return np.array([_ball(v, Fraction(0)) for v in values], dtype=object)
 
 
-def _to_balls(M) -> np.ndarray:
-    return np.array([[_ball(Fraction(float(v)), Fraction(0)) for v in row] for row in np.asarray(M)], dtype=object)
-
-
 def fixed_by_symmetry(system, Xi, ys: list[int], theta0: np.ndarray) -> str | None:
     """The name(s) of declared continuous symmetries whose ``d`` generators have :math:`T_y` proved nonsingular on the
     box (``None`` when there are none)."""
-    from .enumerate_system import _regular
-
     model = system.model
     tangents0, names = symmetry_tangents(model, tuple(float(v) for v in theta0))
     d = len(ys)
@@ -138,8 +132,6 @@ def dead_line_elsewhere(system, box, xs, ys, theta0) -> str | None:
     :math:`R` of the box and :math:`\theta_0` (with :math:`H_{xx}` regular on :math:`R`) shows that every fixed point of
     :math:`R` is :math:`(x'^*, 0_Z, y)` with :math:`x'^*` within :data:`TINY` of :math:`\theta_0`: none lies in the box."""
     from .box import Box
-    from .enumerate_system import _regular
-
     Z = [k for k in xs if abs(theta0[k]) < 1e-9]
     pt = {k: Fraction(0) if k in Z else Fraction(float(theta0[k])) for k in xs}
     outside = [k for k in xs if not box.lo[k] + TINY < pt[k] < box.hi[k] - TINY]

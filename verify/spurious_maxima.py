@@ -36,7 +36,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .certify import approximate_inverse, ball_context, inertia, krawczyk
+from .certify import _ball, _flint, approximate_inverse, ball_context, inertia, krawczyk
+from .enumerate_system import _excludes_zero
 from .numeric import GUARD_DIGITS, certification_radius, certification_radius_string
 
 __all__ = ["certify_spurious_maximum", "search_spurious_maxima", "certification_summary", "decimal_point",
@@ -48,25 +49,6 @@ SCREEN_EIGENVALUE = -1e-8
 SCREEN_RESIDUAL = 1e-6
 #: the lowest orders H3C speaks about
 MAX_ORDER = 2
-
-
-def _flint():
-    import flint
-
-    return flint
-
-
-def _arb(q: Fraction, radius: Fraction = Fraction(0)):
-    flint = _flint()
-    ball = flint.arb(flint.fmpq(q.numerator, q.denominator))
-    if radius:
-        ball += flint.arb(0, flint.arb(flint.fmpq(radius.numerator, radius.denominator)))
-    return ball
-
-
-def _nonzero(x) -> bool:
-    """A ball proved not to contain 0 (``False`` when undecided)."""
-    return bool(x > 0) or bool(x < 0)
 
 
 def _interval(lo, hi) -> dict:
@@ -87,7 +69,7 @@ def eigenvalue_enclosures(H_balls: np.ndarray, Q: np.ndarray) -> tuple[list, boo
     ``H_balls``, and whether they are valid (:math:`\delta < 1`); see the module docstring (Weyl, then Ostrowski)."""
     flint = _flint()
     n = H_balls.shape[0]
-    Qb = np.array([[_arb(Fraction(float(v))) for v in row] for row in np.asarray(Q)], dtype=object)
+    Qb = np.array([[_ball(Fraction(float(v)), Fraction(0)) for v in row] for row in np.asarray(Q)], dtype=object)
     gram = Qb.T @ Qb
     delta2 = sum(((gram[i, j] - (1 if i == j else 0)) ** 2 for i in range(n) for j in range(n)), start=flint.arb(0))
     delta = delta2.upper().sqrt().upper()
@@ -136,7 +118,7 @@ def certify_spurious_maximum(model, target, theta_exact, dps: int = 30) -> dict:
         result = krawczyk(f, jac, center, radius, approximate_inverse(jac(ball.array(center))))
         out["unique_zero"] = bool(result.certified)
         out["enclosure_width"] = f"{result.width:.3e}"
-        box = np.array([_arb(q, radius) for q in center], dtype=object)
+        box = np.array([_ball(q, radius) for q in center], dtype=object)
         state = FlowState(model, box, m_data, ball)
         H = state.hessian()
         mids = np.array([[float(v.mid()) for v in row] for row in H])
@@ -146,7 +128,7 @@ def certify_spurious_maximum(model, target, theta_exact, dps: int = 30) -> dict:
         orders = [len(A) for A in subsets(model.n)]
         names = [",".join(map(str, A)) for A in subsets(model.n)]
         r = state.r
-        proved = [k for k in range(len(r)) if _nonzero(r[k])]
+        proved = [k for k in range(len(r)) if _excludes_zero(r[k])]
         out["residual_enclosures"] = {names[k]: _interval(r[k].lower(), r[k].upper()) for k in proved}
     negative = valid and all(bool(hi < 0) for _, hi in enclosures)
     low = min((orders[k] for k in proved), default=None)
